@@ -1,0 +1,34 @@
+"""Platform adapters, found by name so the core never imports a concrete platform module."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from adapters.base import Adapter
+    from syndicator.config import ChannelBase
+
+_MODULES = {
+    "telegram": "adapters.telegram:TelegramAdapter",
+}
+
+
+def load(platform: str) -> type[Adapter]:
+    """The adapter class for ``platform``; KeyError names the known platforms."""
+    try:
+        target = _MODULES[platform]
+    except KeyError:
+        raise KeyError(f"no adapter for platform {platform!r} (known: {', '.join(_MODULES)})") from None
+    module, _, name = target.partition(":")
+    cls: type[Adapter] = getattr(importlib.import_module(module), name)
+    return cls
+
+
+def create(channel: ChannelBase) -> Adapter:
+    """A ready adapter for one configured channel."""
+    return load(channel.platform)(channel)
+
+
+def platforms() -> list[str]:
+    return list(_MODULES)

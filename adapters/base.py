@@ -1,0 +1,53 @@
+"""The one interface every platform adapter implements.
+
+An adapter makes exactly one attempt per call: it never sleeps, retries or swallows an error.
+It returns a Receipt or raises one of the classified errors in ``syndicator.errors``; the
+publisher owns retries, waits and state.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from typing import ClassVar
+
+from syndicator.config import ChannelBase
+from syndicator.model import Account, Limits, Message, Receipt
+
+
+class Adapter(abc.ABC):
+    """Publishes messages to one channel of one platform."""
+
+    platform: ClassVar[str]
+    limits: ClassVar[Limits]
+    default_api_url: ClassVar[str]
+
+    def __init__(self, channel: ChannelBase) -> None:
+        self.channel = channel
+
+    @property
+    def api_url(self) -> str:
+        return (self.channel.api_url or self.default_api_url).rstrip("/")
+
+    def secret(self, name: str) -> str:
+        """The value of one credential, read from the env var the YAML names."""
+        return self.channel.credentials[name].get()
+
+    @abc.abstractmethod
+    async def publish(self, message: Message) -> Receipt:
+        """Post ``message`` once; raise a ``PublishError`` subclass on failure."""
+
+    @abc.abstractmethod
+    async def verify(self) -> Account:
+        """Check the credentials against the platform (getMe, users/me, /me)."""
+
+    async def find_existing(self, message: Message) -> Receipt | None:
+        """Look for ``message`` among the account's recent posts; None if it cannot be found."""
+        return None
+
+    async def close(self) -> None:
+        """Release connections; the adapter is not used afterwards."""
+
+    def describe(self) -> Mapping[str, str]:
+        """Non-secret facts for logs and status (target, endpoint)."""
+        return {"platform": self.platform, "api_url": self.api_url}

@@ -1,0 +1,3 @@
+"""syndicator: publish every new post of a site's feeds to social platforms, exactly once."""
+
+__version__ = "0.1.0"
