@@ -215,7 +215,49 @@ class TelegramChannel(ChannelBase):
         return v
 
 
-Channel = Annotated[TelegramChannel, Field(discriminator="platform")]
+class Budget(_Model):
+    """A monthly spending cap for platforms that bill per post (X)."""
+
+    per_month: Annotated[float, Field(gt=0)]
+    price_per_post: Annotated[float, Field(ge=0)] = 0.015
+    price_per_post_with_link: Annotated[float, Field(ge=0)] = 0.20
+
+
+class TwitterChannel(ChannelBase):
+    platform: Literal["twitter"]
+    budget: Budget | None = None
+
+    @model_validator(mode="after")
+    def _auth(self) -> TwitterChannel:
+        oauth1 = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+        have = set(self.credentials)
+        if "bearer_token" not in have and not set(oauth1) <= have:
+            missing = [k for k in oauth1 if k not in have]
+            raise ValueError(
+                f"credentials.{missing[0]}: required (give consumer_key, consumer_secret, "
+                "access_token and access_token_secret, or an OAuth 2.0 user token as bearer_token)"
+            )
+        return self
+
+
+class FacebookChannel(ChannelBase):
+    platform: Literal["facebook"]
+    page_id: Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v),
+                       Field(pattern=r"^\d+$")]
+    graph_version: Annotated[str, Field(pattern=r"^v?\d{1,2}\.\d$")] = "v25.0"
+    required_credentials: ClassVar[tuple[str, ...]] = ("page_token",)
+
+
+class WhatsAppChannel(ChannelBase):
+    platform: Literal["whatsapp"]
+    phone: Annotated[str, Field(pattern=r"^\d{6,15}$")] | None = None
+    share_dir: str = "./share"
+
+
+Channel = Annotated[
+    TelegramChannel | TwitterChannel | FacebookChannel | WhatsAppChannel,
+    Field(discriminator="platform"),
+]
 
 
 class LogSettings(_Model):
@@ -352,14 +394,19 @@ def _inner_model(annotation: Any) -> Any:
         found = _inner_model(arg)
         if found is not None:
             return found
-    if annotation is TelegramChannel or annotation is Channel:
+    if annotation in PLATFORM_MODELS.values():
         return ChannelBase
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     return None
 
 
-PLATFORM_MODELS: dict[str, type[ChannelBase]] = {"telegram": TelegramChannel}
+PLATFORM_MODELS: dict[str, type[ChannelBase]] = {
+    "telegram": TelegramChannel,
+    "twitter": TwitterChannel,
+    "facebook": FacebookChannel,
+    "whatsapp": WhatsAppChannel,
+}
 
 
 def _describe(error: Any, data: Any) -> str:
