@@ -409,6 +409,13 @@ PLATFORM_MODELS: dict[str, type[ChannelBase]] = {
 }
 
 
+_PATTERN_HINTS = {
+    "page_id": "digits only: the numeric Page id (Page settings, About)",
+    "phone": "digits only: the full international number without +, spaces or a leading 0",
+    "graph_version": 'a Graph API version like "v25.0"',
+}
+
+
 def _describe(error: Any, data: Any) -> str:
     loc = tuple(error["loc"])
     kind = error["type"]
@@ -425,7 +432,9 @@ def _describe(error: Any, data: Any) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
     if kind == "string_pattern_mismatch":
-        message = "use letters, digits, '-', '_' or '.', starting with a letter or digit"
+        field = next((p for p in reversed(loc) if isinstance(p, str)), "")
+        message = _PATTERN_HINTS.get(
+            field, "use letters, digits, '-', '_' or '.', starting with a letter or digit")
     if "\n" in message and kind == "value_error" and not path:
         return message
     if path and re.match(r"^[a-z_.]+: ", message):
