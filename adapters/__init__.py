@@ -11,6 +11,9 @@ if TYPE_CHECKING:
 
 _MODULES = {
     "telegram": "adapters.telegram:TelegramAdapter",
+    "twitter": "adapters.twitter:TwitterAdapter",
+    "facebook": "adapters.facebook:FacebookAdapter",
+    "whatsapp": "adapters.whatsapp:WhatsAppAdapter",
 }
 
 
