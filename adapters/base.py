@@ -29,6 +29,11 @@ class Adapter(abc.ABC):
     def api_url(self) -> str:
         return (self.channel.api_url or self.default_api_url).rstrip("/")
 
+    @classmethod
+    def measure(cls, text: str) -> int:
+        """The length of ``text`` as the platform counts it against ``limits.max_length``."""
+        return len(text)
+
     def secret(self, name: str) -> str:
         """The value of one credential, read from the env var the YAML names."""
         return self.channel.credentials[name].get()

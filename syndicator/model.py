@@ -91,4 +91,5 @@ class Limits:
     caption_length: int | None = None
     parse_mode: str | None = None
     media: bool = False
+    min_interval: float = 0.0
     extra: dict[str, int] = field(default_factory=dict)

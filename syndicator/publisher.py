@@ -1,0 +1,291 @@
+"""Claims due deliveries, publishes each through its channel's adapter, records the outcome.
+
+One post in flight per channel, oldest first; the retry policy lives here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from adapters.base import Adapter
+from syndicator.clock import Clock, from_db
+from syndicator.config import ChannelBase, RetryPolicy, Settings
+from syndicator.errors import (
+    AuthError,
+    DuplicateError,
+    PermanentError,
+    PublishError,
+    RateLimited,
+    UncertainError,
+)
+from syndicator.model import DeliveryState, Message, Receipt
+from syndicator.schedule import earliest_slot
+from syndicator.secrets import redact
+from syndicator.store.store import Claimed, Store
+
+log = logging.getLogger("syndicator.publisher")
+
+LEASE = timedelta(minutes=5)
+
+
+def backoff(policy: RetryPolicy, attempt: int, rng: random.Random) -> timedelta:
+    """Exponential backoff with full jitter in [50%, 100%] of the step, capped."""
+    step = policy.base_delay.total_seconds() * (2 ** max(0, attempt - 1))
+    step = min(step, policy.max_delay.total_seconds())
+    return timedelta(seconds=step * rng.uniform(0.5, 1.0))
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelGate:
+    """Why a channel is not publishing right now, and until when."""
+
+    until: datetime | None
+    reason: str
+
+
+class Publisher:
+    """Moves deliveries from scheduled to sent (or failed, or uncertain)."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        adapters: Mapping[str, Adapter],
+        clock: Clock,
+        *,
+        owner: str,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.adapters = dict(adapters)
+        self.clock = clock
+        self.owner = owner
+        self.rng = rng or random.Random()
+        self.in_flight: dict[str, asyncio.Task[None]] = {}
+        self.stats: Counter[str] = Counter()
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def gate(self, channel: ChannelBase, now: datetime) -> ChannelGate | None:
+        """None if the channel may publish now, else until when it waits and why."""
+        if channel.id not in self.adapters:
+            return ChannelGate(None, "no adapter (see `syndicator check`)")
+        state = self.store.channel_state(channel.id)
+        if state.paused:
+            return ChannelGate(None, f"paused: {state.paused_reason or 'by an admin'}")
+        until = from_db(state.blocked_until)
+        if until is not None:
+            if until > now:
+                return ChannelGate(until, "waiting out a rate limit or error")
+        sent = self.store.sent_since(channel.id, now - timedelta(hours=48))
+        limits = self.adapters[channel.id].limits
+        slot = earliest_slot(channel.schedule, now, sent, min_interval=limits.min_interval)
+        if slot > now:
+            return ChannelGate(slot, "schedule (spacing, daily cap or quiet hours)")
+        return None
+
+    async def tick(self) -> int:
+        """Start publishing the next due delivery of every idle channel; returns how many."""
+        now = self.clock.now()
+        started = 0
+        for channel in self.settings.channels:
+            task = self.in_flight.get(channel.id)
+            if task is not None and not task.done():
+                continue
+            due = self.store.next_due(channel.id, now)
+            if due is None or due[1] > now:
+                continue
+            if self.gate(channel, now) is not None:
+                continue
+            claimed = self.store.claim(due[0], self.owner, LEASE)
+            if claimed is None:
+                continue
+            started += 1
+            self.in_flight[channel.id] = asyncio.create_task(
+                self.publish(channel, claimed), name=f"publish-{claimed.id}")
+        return started
+
+    def next_wakeup(self) -> datetime | None:
+        """The earliest moment any channel could publish again (for `poll --once`)."""
+        now = self.clock.now()
+        times: list[datetime] = []
+        for channel in self.settings.channels:
+            due = self.store.next_due(channel.id, now)
+            if due is None:
+                continue
+            gate = self.gate(channel, now)
+            if gate is not None and gate.until is None:
+                continue
+            times.append(max(due[1], gate.until if gate and gate.until else due[1]))
+        return min(times) if times else None
+
+    async def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait for in-flight publishes; True if all finished in time."""
+        tasks = [t for t in self.in_flight.values() if not t.done()]
+        if not tasks:
+            return True
+        done, pending = await asyncio.wait(tasks, timeout=timeout)
+        return not pending
+
+    async def stop(self, grace: float) -> None:
+        """Let in-flight publishes finish for ``grace`` seconds; mark the rest uncertain."""
+        if await self.wait_idle(grace):
+            return
+        for task in self.in_flight.values():
+            task.cancel()
+        await asyncio.gather(*self.in_flight.values(), return_exceptions=True)
+
+    # -- one delivery --------------------------------------------------------------------
+
+    async def publish(self, channel: ChannelBase, claimed: Claimed) -> None:
+        adapter = self.adapters[channel.id]
+        message = self.message(claimed)
+        attempt = self.store.start_attempt(claimed.id, channel.id)
+        label = f"delivery {claimed.id} ({channel.id}: {_short(message.title)})"
+        try:
+            receipt = await adapter.publish(message)
+        except asyncio.CancelledError:
+            self._uncertain(channel, claimed, attempt,
+                            "the daemon stopped while the request was in flight")
+            raise
+        except PublishError as exc:
+            await self._failed(channel, adapter, claimed, attempt, exc, label)
+        except Exception as exc:  # a bug in an adapter: never retry blindly, hold for a person
+            log.exception("%s: unexpected error in the %s adapter", label, channel.platform)
+            self._uncertain(channel, claimed, attempt, f"unexpected error: {exc!r}")
+        else:
+            self._sent(channel, claimed, attempt, receipt, label)
+
+    def message(self, claimed: Claimed) -> Message:
+        post = claimed.post
+        return Message(delivery_id=claimed.id, text=claimed.text, link=post.get("link"),
+                       image=post.get("image"), title=post.get("title") or "",
+                       language=post.get("language"))
+
+    def _sent(self, channel: ChannelBase, claimed: Claimed, attempt: int | None,
+              receipt: Receipt, label: str, outcome: str = "sent") -> None:
+        self.stats["sent"] += 1
+        self.store.finish(claimed.id, attempt, state=DeliveryState.SENT, outcome=outcome,
+                          remote_id=receipt.remote_id, remote_url=receipt.url,
+                          note=receipt.note or None)
+        self.store.update_channel(channel.id, last_success_at=self.clock.now(),
+                                  blocked_until=None)
+        log.info("%s: sent %s%s", label, receipt.url or receipt.remote_id,
+                 f" ({receipt.note})" if receipt.note else "")
+
+    def _uncertain(self, channel: ChannelBase, claimed: Claimed, attempt: int | None,
+                   reason: str) -> None:
+        self.stats["uncertain"] += 1
+        self.store.finish(claimed.id, attempt, state=DeliveryState.UNCERTAIN,
+                          outcome="uncertain", error=redact(reason), error_kind="uncertain")
+        log.warning("delivery %s (%s): outcome unknown, held for an editor: %s "
+                    "(check the channel, then `syndicator retry %s` or `syndicator skip %s`)",
+                    claimed.id, channel.id, redact(reason), claimed.id, claimed.id)
+
+    async def _failed(self, channel: ChannelBase, adapter: Adapter, claimed: Claimed,
+                      attempt: int, exc: PublishError, label: str) -> None:
+        now = self.clock.now()
+        reason = redact(str(exc))
+        policy = self.settings.retry_for(channel)
+        common = {"error": reason, "error_kind": exc.kind, "http_status": exc.status}
+        if isinstance(exc, PermanentError) and not isinstance(exc, DuplicateError):
+            self.stats["failed"] += 1
+        if isinstance(exc, DuplicateError):
+            receipt = Receipt(remote_id="", note=f"platform reports it is already posted: {reason}")
+            self._sent(channel, claimed, attempt, receipt, label, outcome="duplicate")
+        elif isinstance(exc, RateLimited):
+            wait = timedelta(seconds=exc.retry_after + self.rng.uniform(0, 1))
+            until = now + wait
+            self.store.finish(claimed.id, attempt, state=DeliveryState.SCHEDULED,
+                              outcome="rate_limited", retry_after=exc.retry_after,
+                              next_attempt_at=until, count_attempt=False, **common)
+            self.store.update_channel(channel.id, blocked_until=until, last_error=reason,
+                                      last_error_at=now)
+            log.warning("%s: rate-limited by %s, next try in %.0fs", label, channel.platform,
+                        wait.total_seconds())
+        elif isinstance(exc, AuthError):
+            self.store.finish(claimed.id, attempt, state=DeliveryState.FAILED,
+                              outcome="failed", **common)
+            self.store.update_channel(channel.id, paused=True, paused_reason=reason,
+                                      last_error=reason, last_error_at=now)
+            log.error("%s: failed: %s. Channel %s is paused; fix its credentials or settings, "
+                      "then `syndicator resume %s` (this post is retried then)",
+                      label, reason, channel.id, channel.id)
+        elif isinstance(exc, PermanentError):
+            self.store.finish(claimed.id, attempt, state=DeliveryState.FAILED,
+                              outcome="failed", **common)
+            self.store.update_channel(channel.id, last_error=reason, last_error_at=now)
+            log.error("%s: failed: %s", label, reason)
+        elif isinstance(exc, UncertainError):
+            found = await self._find(adapter, claimed)
+            if found is not None:
+                self._sent(channel, claimed, attempt, found, label, outcome="found")
+            elif channel.on_uncertain == "retry" and claimed.error_kind != "uncertain":
+                self.store.finish(claimed.id, attempt, state=DeliveryState.SCHEDULED,
+                                  outcome="uncertain", next_attempt_at=now, **common)
+                log.warning("%s: no answer (%s); not found on the platform, retrying once",
+                            label, reason)
+            else:
+                self._uncertain(channel, claimed, attempt, reason)
+        else:  # TransientError, and any other typed error: retry with backoff
+            attempts = claimed.attempts + 1
+            if attempts >= policy.max_attempts:
+                self.stats["failed"] += 1
+                self.store.finish(claimed.id, attempt, state=DeliveryState.FAILED,
+                                  outcome="failed", **{**common, "error": (
+                                      f"gave up after {attempts} attempts: {reason}")})
+                log.error("%s: failed after %d attempts: %s (`syndicator retry %s` to try "
+                          "again)", label, attempts, reason, claimed.id)
+            else:
+                until = now + backoff(policy, attempts, self.rng)
+                self.store.finish(claimed.id, attempt, state=DeliveryState.SCHEDULED,
+                                  outcome="transient", next_attempt_at=until, **common)
+                self.store.update_channel(channel.id, blocked_until=until, last_error=reason,
+                                          last_error_at=now)
+                log.warning("%s: %s; attempt %d of %d, next in %.0fs", label, reason, attempts,
+                            policy.max_attempts, (until - now).total_seconds())
+
+    async def _find(self, adapter: Adapter, claimed: Claimed) -> Receipt | None:
+        try:
+            return await adapter.find_existing(self.message(claimed))
+        except PublishError as exc:
+            log.warning("delivery %s: could not look for it on %s: %s", claimed.id,
+                        adapter.platform, redact(str(exc)))
+            return None
+
+    # -- recovery ------------------------------------------------------------------------
+
+    async def recover(self) -> int:
+        """Settle deliveries a killed process left in 'sending': look them up or hold them."""
+        ids = self.store.expired_claims(self.clock.now(), owner=self.owner)
+        for delivery_id in ids:
+            claimed = self.store.claimed(delivery_id)
+            if claimed is None:
+                continue
+            channel = next((c for c in self.settings.channels if c.id == claimed.channel_id),
+                           None)
+            adapter = self.adapters.get(claimed.channel_id)
+            found = await self._find(adapter, claimed) if adapter else None
+            if found is not None and channel is not None:
+                self._sent(channel, claimed, None, found, f"delivery {delivery_id}", "found")
+                continue
+            self.store.finish(delivery_id, None, state=DeliveryState.UNCERTAIN,
+                              outcome="uncertain", count_attempt=False, error_kind="uncertain",
+                              error="the process stopped while publishing; it may or may not "
+                                    "have been posted")
+            log.warning("delivery %s (%s): interrupted while publishing; held as uncertain "
+                        "(check the channel, then `syndicator retry %s` or `syndicator skip "
+                        "%s`)", delivery_id, claimed.channel_id, delivery_id, delivery_id)
+        return len(ids)
+
+
+def _short(text: str, size: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= size else text[: size - 1] + "…"

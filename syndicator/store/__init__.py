@@ -1,0 +1,5 @@
+"""Durable state: everything the daemon knows lives here, so a restart neither loses nor repeats."""
+
+from syndicator.store.store import NewDelivery, NewPost, Store, StoreError
+
+__all__ = ["NewDelivery", "NewPost", "Store", "StoreError"]

@@ -1,0 +1,533 @@
+"""The store: one class over SQLAlchemy that every command and the daemon share.
+
+SQLite (WAL) by default; the same code runs on PostgreSQL. Every method is one short
+transaction; times go in and out timezone-aware (UTC) and are stored naive UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, create_engine, event, func, or_, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from syndicator.clock import Clock, SystemClock, from_db, to_db
+from syndicator.model import OPEN_STATES, DeliveryState
+from syndicator.store import migrate
+from syndicator.store.schema import AttemptRow, ChannelState, DeliveryRow, FeedState, PostRow
+
+
+class StoreError(Exception):
+    """The database cannot be opened or used; the message says which and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewPost:
+    feed_id: str
+    key: str
+    link: str | None
+    link_norm: str | None
+    title: str
+    title_norm: str | None
+    summary: str = ""
+    content: str = ""
+    image: str | None = None
+    author: str | None = None
+    categories: tuple[str, ...] = ()
+    language: str | None = None
+    published_at: datetime | None = None
+    skipped_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    channel_id: str
+    text: str
+    not_before: datetime
+    state: DeliveryState = DeliveryState.SCHEDULED
+    last_error: str | None = None
+
+
+@dataclass(slots=True)
+class Claimed:
+    """A delivery the publisher holds a lease on, with what it needs to publish it."""
+
+    id: int
+    channel_id: str
+    text: str
+    attempts: int
+    error_kind: str | None
+    post: dict[str, Any] = field(default_factory=dict)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _post_dict(post: PostRow) -> dict[str, Any]:
+    return {
+        "id": post.id,
+        "feed_id": post.feed_id,
+        "key": post.key,
+        "link": post.link,
+        "title": post.title,
+        "summary": post.summary,
+        "content": post.content,
+        "image": post.image,
+        "author": post.author,
+        "categories": list(post.categories or []),
+        "language": post.language,
+        "published_at": from_db(post.published_at),
+        "first_seen_at": from_db(post.first_seen_at),
+    }
+
+
+class Store:
+    """All reads and writes of syndicator's state."""
+
+    def __init__(self, url: str, *, clock: Clock | None = None, engine: Engine | None = None):
+        self.url = url
+        self.clock = clock or SystemClock()
+        try:
+            self.engine = engine or create_engine(url, future=True, pool_pre_ping=True)
+        except Exception as exc:  # bad URL, missing driver
+            raise StoreError(f"storage {url!r}: {exc} (check the storage: key)") from None
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str, *, clock: Clock | None = None, upgrade: bool = True) -> Store:
+        """Open the database and bring its schema up to date."""
+        store = cls(url, clock=clock)
+        if upgrade:
+            store.upgrade()
+        return store
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def upgrade(self) -> tuple[str | None, str | None]:
+        try:
+            return migrate.upgrade(self.engine)
+        except OperationalError as exc:
+            raise StoreError(
+                f"cannot open the database at {self.engine.url.render_as_string()}: "
+                f"{exc.orig} (check the storage: key and that the folder is writable)"
+            ) from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _now(self) -> datetime:
+        moment = to_db(self.clock.now())
+        assert moment is not None
+        return moment
+
+    def session(self) -> Session:
+        return self._sessions()
+
+    # -- feeds ---------------------------------------------------------------------------
+
+    def feed_state(self, feed_id: str) -> FeedState | None:
+        with self.session() as s:
+            return s.get(FeedState, feed_id)
+
+    def feed_states(self) -> dict[str, FeedState]:
+        with self.session() as s:
+            return {f.id: f for f in s.scalars(select(FeedState))}
+
+    def record_poll(
+        self,
+        feed_id: str,
+        url: str,
+        *,
+        error: str | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        body_hash: str | None = None,
+        parsed: bool = False,
+        next_poll_at: datetime | None = None,
+    ) -> None:
+        """Remember a poll's outcome: validators on success, the error and its count on failure."""
+        now = self._now()
+        with self.session() as s, s.begin():
+            state = s.get(FeedState, feed_id) or FeedState(id=feed_id, url=url, error_count=0)
+            state.url = url
+            state.last_polled_at = now
+            state.next_poll_at = to_db(next_poll_at)
+            if error is None:
+                state.last_success_at = now
+                state.error_count = 0
+                state.last_error = None
+                if etag is not None or last_modified is not None:
+                    state.etag, state.last_modified = etag, last_modified
+                if body_hash is not None:
+                    state.body_hash = body_hash
+                if parsed and state.first_polled_at is None:
+                    state.first_polled_at = now
+            else:
+                state.last_error = error
+                state.last_error_at = now
+                state.error_count = (state.error_count or 0) + 1
+            s.add(state)
+
+    def set_next_poll(self, feed_id: str, url: str, next_poll_at: datetime) -> None:
+        with self.session() as s, s.begin():
+            state = s.get(FeedState, feed_id) or FeedState(id=feed_id, url=url, error_count=0)
+            state.next_poll_at = to_db(next_poll_at)
+            s.add(state)
+
+    # -- posts ---------------------------------------------------------------------------
+
+    def seen(
+        self,
+        feed_id: str,
+        *,
+        keys: Iterable[str],
+        link_norms: Iterable[str],
+        title_norms: Iterable[str],
+        titles_since: datetime,
+    ) -> tuple[set[str], set[str], set[str]]:
+        """Which of these keys, normalised links and (recent) titles the feed already has."""
+        keys, links, titles = list(set(keys)), list(set(link_norms)), list(set(title_norms))
+        found_keys: set[str] = set()
+        found_links: set[str] = set()
+        found_titles: set[str] = set()
+        with self.session() as s:
+            for chunk in _chunks(keys):
+                found_keys.update(s.scalars(select(PostRow.key).where(
+                    PostRow.feed_id == feed_id, PostRow.key.in_(chunk))))
+            for chunk in _chunks(links):
+                found_links.update(s.scalars(select(PostRow.link_norm).where(
+                    PostRow.feed_id == feed_id, PostRow.link_norm.in_(chunk))))
+            for chunk in _chunks(titles):
+                found_titles.update(s.scalars(select(PostRow.title_norm).where(
+                    PostRow.feed_id == feed_id, PostRow.title_norm.in_(chunk),
+                    PostRow.first_seen_at >= to_db(titles_since))))
+        return found_keys, found_links, found_titles
+
+    def add_post(self, post: NewPost, deliveries: Sequence[NewDelivery]) -> int | None:
+        """Insert a post and its deliveries in ONE transaction; None if the post already exists."""
+        now = self._now()
+        published = to_db(post.published_at)
+        row = PostRow(
+            feed_id=post.feed_id, key=post.key, link=post.link, link_norm=post.link_norm,
+            title=post.title, title_norm=post.title_norm, summary=post.summary,
+            content=post.content, image=post.image, author=post.author,
+            categories=list(post.categories), language=post.language,
+            published_at=published, first_seen_at=now, skipped_reason=post.skipped_reason,
+        )
+        sort_at = published if published is not None and published <= now else now
+        try:
+            with self.session() as s, s.begin():
+                s.add(row)
+                s.flush()
+                for d in deliveries:
+                    not_before = to_db(d.not_before) or now
+                    s.add(DeliveryRow(
+                        post_id=row.id, channel_id=d.channel_id, state=d.state.value,
+                        text=d.text, sort_at=sort_at, not_before=not_before,
+                        next_attempt_at=not_before, attempts=0, last_error=d.last_error,
+                        created_at=now, updated_at=now,
+                    ))
+        except IntegrityError:
+            return None
+        return row.id
+
+    def post(self, post_id: int) -> dict[str, Any] | None:
+        with self.session() as s:
+            row = s.get(PostRow, post_id)
+            return _post_dict(row) if row else None
+
+    # -- publishing ----------------------------------------------------------------------
+
+    def channel_state(self, channel_id: str) -> ChannelState:
+        with self.session() as s:
+            return s.get(ChannelState, channel_id) or ChannelState(
+                id=channel_id, paused=False)
+
+    def channel_states(self) -> dict[str, ChannelState]:
+        with self.session() as s:
+            return {c.id: c for c in s.scalars(select(ChannelState))}
+
+    def update_channel(self, channel_id: str, **values: Any) -> None:
+        with self.session() as s, s.begin():
+            row = s.get(ChannelState, channel_id) or ChannelState(id=channel_id, paused=False)
+            for key, value in values.items():
+                setattr(row, key, to_db(value) if isinstance(value, datetime) else value)
+            s.add(row)
+
+    def next_due(self, channel_id: str, now: datetime) -> tuple[int, datetime] | None:
+        """The oldest scheduled delivery of a channel and when it may go (None: nothing queued)."""
+        with self.session() as s:
+            row = s.execute(
+                select(DeliveryRow.id, DeliveryRow.next_attempt_at)
+                .where(DeliveryRow.channel_id == channel_id,
+                       DeliveryRow.state == DeliveryState.SCHEDULED.value)
+                .order_by(DeliveryRow.sort_at, DeliveryRow.id)
+                .limit(1)
+            ).first()
+        if row is None:
+            return None
+        due = from_db(row[1])
+        assert due is not None
+        return row[0], due
+
+    def claim(self, delivery_id: int, owner: str, lease: timedelta) -> Claimed | None:
+        """Mark a scheduled delivery as sending, if nobody else got it first."""
+        now = self._now()
+        with self.session() as s, s.begin():
+            result = s.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.id == delivery_id,
+                       DeliveryRow.state == DeliveryState.SCHEDULED.value)
+                .values(state=DeliveryState.SENDING.value, claimed_by=owner,
+                        lease_until=now + lease, updated_at=now)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            row = s.get(DeliveryRow, delivery_id, options=[selectinload(DeliveryRow.post)])
+            assert row is not None
+            return Claimed(
+                id=row.id, channel_id=row.channel_id, text=row.override_text or row.text,
+                attempts=row.attempts, error_kind=row.error_kind, post=_post_dict(row.post))
+
+    def start_attempt(self, delivery_id: int, channel_id: str) -> int:
+        with self.session() as s, s.begin():
+            attempt = AttemptRow(delivery_id=delivery_id, channel_id=channel_id,
+                                 started_at=self._now(), outcome="started")
+            s.add(attempt)
+            s.flush()
+            return attempt.id
+
+    def finish(
+        self,
+        delivery_id: int,
+        attempt_id: int | None,
+        *,
+        state: DeliveryState,
+        outcome: str,
+        error: str | None = None,
+        error_kind: str | None = None,
+        http_status: int | None = None,
+        retry_after: float | None = None,
+        next_attempt_at: datetime | None = None,
+        count_attempt: bool = True,
+        remote_id: str | None = None,
+        remote_url: str | None = None,
+        note: str | None = None,
+    ) -> None:
+        """Record one attempt's outcome and move the delivery on, in one transaction."""
+        now = self._now()
+        with self.session() as s, s.begin():
+            row = s.get(DeliveryRow, delivery_id)
+            if row is None:
+                return
+            if attempt_id is not None:
+                attempt = s.get(AttemptRow, attempt_id)
+                if attempt is not None:
+                    attempt.finished_at = now
+                    attempt.outcome = outcome
+                    attempt.error = error
+                    attempt.http_status = http_status
+                    attempt.retry_after = retry_after
+            row.state = state.value
+            row.updated_at = now
+            row.claimed_by = None
+            row.lease_until = None
+            if count_attempt:
+                row.attempts += 1
+            if error is not None or state == DeliveryState.SENT:
+                row.last_error = error
+                row.error_kind = error_kind
+            if next_attempt_at is not None:
+                row.next_attempt_at = to_db(next_attempt_at) or now
+            if state == DeliveryState.SENT:
+                row.sent_at = now
+                row.remote_id = remote_id
+                row.remote_url = remote_url
+            if note is not None:
+                row.note = note
+
+    def expired_claims(self, now: datetime, owner: str | None = None) -> list[int]:
+        """Deliveries left in 'sending' by a process that died (lease past) or by ``owner``."""
+        with self.session() as s:
+            cond = DeliveryRow.lease_until < to_db(now)
+            if owner is not None:
+                cond = or_(cond, DeliveryRow.claimed_by == owner)
+            return list(s.scalars(select(DeliveryRow.id).where(
+                DeliveryRow.state == DeliveryState.SENDING.value, cond)))
+
+    def sent_since(self, channel_id: str, since: datetime) -> list[datetime]:
+        with self.session() as s:
+            rows = s.scalars(select(DeliveryRow.sent_at).where(
+                DeliveryRow.channel_id == channel_id,
+                DeliveryRow.state == DeliveryState.SENT.value,
+                DeliveryRow.sent_at >= to_db(since)).order_by(DeliveryRow.sent_at))
+            return [m for m in (from_db(r) for r in rows) if m is not None]
+
+    def claimed(self, delivery_id: int) -> Claimed | None:
+        """A delivery in the shape the publisher uses (for reconciling held or reaped ones)."""
+        with self.session() as s:
+            row = s.get(DeliveryRow, delivery_id, options=[selectinload(DeliveryRow.post)])
+            if row is None:
+                return None
+            return Claimed(id=row.id, channel_id=row.channel_id,
+                           text=row.override_text or row.text, attempts=row.attempts,
+                           error_kind=row.error_kind, post=_post_dict(row.post))
+
+    # -- editors and admins --------------------------------------------------------------
+
+    def delivery(self, delivery_id: int) -> dict[str, Any] | None:
+        with self.session() as s:
+            row = s.get(DeliveryRow, delivery_id, options=[selectinload(DeliveryRow.post)])
+            return _delivery_dict(row) if row else None
+
+    def deliveries(
+        self,
+        *,
+        states: Sequence[str] | None = None,
+        channel: str | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[dict[str, Any]]:
+        with self.session() as s:
+            query = select(DeliveryRow).options(selectinload(DeliveryRow.post))
+            if states:
+                query = query.where(DeliveryRow.state.in_(list(states)))
+            if channel:
+                query = query.where(DeliveryRow.channel_id == channel)
+            if newest_first:
+                query = query.order_by(DeliveryRow.updated_at.desc(), DeliveryRow.id.desc())
+            else:
+                query = query.order_by(DeliveryRow.channel_id, DeliveryRow.sort_at,
+                                       DeliveryRow.id)
+            if limit:
+                query = query.limit(limit)
+            return [_delivery_dict(r) for r in s.scalars(query)]
+
+    def queue(self, channel: str | None = None) -> list[dict[str, Any]]:
+        return self.deliveries(states=[s.value for s in OPEN_STATES], channel=channel)
+
+    def attempts(self, *, delivery_id: int | None = None, channel: str | None = None,
+                 limit: int = 50) -> list[dict[str, Any]]:
+        with self.session() as s:
+            query = select(AttemptRow, PostRow.title).join(
+                DeliveryRow, DeliveryRow.id == AttemptRow.delivery_id).join(
+                PostRow, PostRow.id == DeliveryRow.post_id)
+            if delivery_id is not None:
+                query = query.where(AttemptRow.delivery_id == delivery_id)
+            if channel:
+                query = query.where(AttemptRow.channel_id == channel)
+            query = query.order_by(AttemptRow.started_at.desc(), AttemptRow.id.desc())
+            return [{
+                "id": a.id, "delivery_id": a.delivery_id, "channel": a.channel_id,
+                "title": title, "started_at": from_db(a.started_at),
+                "finished_at": from_db(a.finished_at), "outcome": a.outcome,
+                "http_status": a.http_status, "retry_after": a.retry_after, "error": a.error,
+            } for a, title in s.execute(query.limit(limit))]
+
+    def retry(self, delivery_id: int) -> dict[str, Any]:
+        """Put a failed, uncertain, held or skipped delivery back in the queue, due now."""
+        now = self._now()
+        with self.session() as s, s.begin():
+            row = s.get(DeliveryRow, delivery_id)
+            if row is None:
+                raise LookupError(f"no delivery {delivery_id} (see `syndicator queue`)")
+            if row.state in (DeliveryState.SENT.value, DeliveryState.SENDING.value):
+                raise ValueError(f"delivery {delivery_id} is {row.state}; nothing to retry")
+            if row.state == DeliveryState.SCHEDULED.value and row.next_attempt_at <= now:
+                raise ValueError(f"delivery {delivery_id} is already due")
+            row.state = DeliveryState.SCHEDULED.value
+            row.attempts = 0
+            row.next_attempt_at = now
+            row.not_before = min(row.not_before, now)
+            row.updated_at = now
+        result = self.delivery(delivery_id)
+        assert result is not None
+        return result
+
+    def set_state(self, delivery_id: int, state: DeliveryState, *,
+                  allowed_from: Sequence[DeliveryState], note: str | None = None
+                  ) -> dict[str, Any]:
+        now = self._now()
+        with self.session() as s, s.begin():
+            row = s.get(DeliveryRow, delivery_id)
+            if row is None:
+                raise LookupError(f"no delivery {delivery_id} (see `syndicator queue`)")
+            if row.state not in {a.value for a in allowed_from}:
+                raise ValueError(f"delivery {delivery_id} is {row.state}; cannot make it {state}")
+            row.state = state.value
+            row.updated_at = now
+            if note:
+                row.note = note
+        result = self.delivery(delivery_id)
+        assert result is not None
+        return result
+
+    def requeue_auth_failures(self, channel_id: str, since: datetime | None) -> int:
+        """After an admin resumes a paused channel: retry what failed for the pausing reason."""
+        now = self._now()
+        with self.session() as s, s.begin():
+            cond = and_(DeliveryRow.channel_id == channel_id,
+                        DeliveryRow.state == DeliveryState.FAILED.value,
+                        DeliveryRow.error_kind == "auth")
+            if since is not None:
+                cond = and_(cond, DeliveryRow.updated_at >= to_db(since))
+            result = s.execute(update(DeliveryRow).where(cond).values(
+                state=DeliveryState.SCHEDULED.value, attempts=0, next_attempt_at=now,
+                updated_at=now))
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Deliveries per channel and state."""
+        out: dict[str, dict[str, int]] = {}
+        with self.session() as s:
+            rows = s.execute(select(DeliveryRow.channel_id, DeliveryRow.state, func.count())
+                             .group_by(DeliveryRow.channel_id, DeliveryRow.state))
+            for channel, state, count in rows:
+                out.setdefault(channel, {})[state] = count
+        return out
+
+    def last_sent(self, channel_id: str) -> datetime | None:
+        with self.session() as s:
+            return from_db(s.scalar(select(func.max(DeliveryRow.sent_at)).where(
+                DeliveryRow.channel_id == channel_id)))
+
+
+def _delivery_dict(row: DeliveryRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "channel": row.channel_id,
+        "state": row.state,
+        "text": row.override_text or row.text,
+        "template_text": row.text,
+        "override": row.override_text is not None,
+        "attempts": row.attempts,
+        "next_attempt_at": from_db(row.next_attempt_at),
+        "not_before": from_db(row.not_before),
+        "last_error": row.last_error,
+        "error_kind": row.error_kind,
+        "remote_id": row.remote_id,
+        "remote_url": row.remote_url,
+        "note": row.note,
+        "created_at": from_db(row.created_at),
+        "sent_at": from_db(row.sent_at),
+        "post": _post_dict(row.post),
+    }
+
+
+def _chunks(items: list[str], size: int = 500) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -1,0 +1,179 @@
+"""One poll of one feed: fetch, skip what is unchanged, spot new posts, queue their deliveries.
+
+A post is new once: its key (guid, else normalised link) is unknown, its normalised link is
+unknown (feeds re-issue GUIDs), and, with ``dedup: [.., title]``, its title was not seen in the
+last 30 days. A post and all its deliveries are written in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from syndicator.clock import Clock
+from syndicator.composer import Composer, TemplateProblem
+from syndicator.config import ChannelBase, FeedSettings, Settings
+from syndicator.entries import Entry, FeedParseError, parse_feed
+from syndicator.fetch import FeedFetcher, FetchError
+from syndicator.model import DeliveryState, Post
+from syndicator.router import matches
+from syndicator.secrets import redact
+from syndicator.store.store import NewDelivery, NewPost, Store
+
+log = logging.getLogger("syndicator.watcher")
+
+TITLE_WINDOW = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    feed_id: str
+    status: str  # "new", "unchanged", "not_modified", "error"
+    new_posts: int = 0
+    queued: int = 0
+    error: str | None = None
+
+
+def to_post(feed: FeedSettings, entry: Entry) -> Post:
+    return Post(
+        feed_id=feed.id, key=entry.key, link=entry.link, title=entry.title,
+        summary=entry.summary, content=entry.content, image=entry.image, author=entry.author,
+        categories=tuple(entry.categories), language=entry.language or feed.language,
+        published=entry.published,
+    )
+
+
+class Watcher:
+    """Polls feeds into the store. Holds no state of its own between polls."""
+
+    def __init__(self, store: Store, settings: Settings, fetcher: FeedFetcher,
+                 composer: Composer, clock: Clock) -> None:
+        self.store = store
+        self.settings = settings
+        self.fetcher = fetcher
+        self.composer = composer
+        self.clock = clock
+
+    def channels_for(self, feed: FeedSettings) -> list[ChannelBase]:
+        return [c for c in self.settings.channels if c.enabled and feed.id in c.feeds]
+
+    async def poll(self, feed: FeedSettings) -> PollResult:
+        """Poll one feed; never raises for the feed's own faults (they are logged and stored)."""
+        state = self.store.feed_state(feed.id)
+        next_poll = self.clock.now() + feed.poll_interval
+        try:
+            result = await self.fetcher.fetch(
+                feed.url,
+                etag=state.etag if state else None,
+                last_modified=state.last_modified if state else None,
+                timeout=feed.timeout.total_seconds(),
+                max_bytes=feed.max_bytes,
+            )
+        except FetchError as exc:
+            return self._error(feed, str(exc), next_poll)
+        if result.body is None:
+            self.store.record_poll(feed.id, feed.url, etag=result.etag,
+                                   last_modified=result.last_modified, next_poll_at=next_poll)
+            log.debug("feed %s: not modified", feed.id)
+            return PollResult(feed.id, "not_modified")
+        digest = hashlib.sha256(result.body).hexdigest()
+        if state is not None and state.body_hash == digest and state.first_polled_at:
+            self.store.record_poll(feed.id, feed.url, etag=result.etag,
+                                   last_modified=result.last_modified, next_poll_at=next_poll)
+            log.debug("feed %s: body unchanged", feed.id)
+            return PollResult(feed.id, "unchanged")
+        try:
+            parsed = parse_feed(result.body, feed_id=feed.id, url=result.final_url or feed.url,
+                                headers=result.headers, language=feed.language)
+        except FeedParseError as exc:
+            return self._error(feed, str(exc), next_poll)
+        if parsed.warning:
+            log.warning("feed %s: %s (entries were still read)", feed.id, parsed.warning)
+        first_poll = state is None or state.first_polled_at is None
+        new_posts, queued = self.ingest(feed, parsed.entries, first_poll=first_poll)
+        self.store.record_poll(feed.id, feed.url, etag=result.etag,
+                               last_modified=result.last_modified, body_hash=digest,
+                               parsed=True, next_poll_at=next_poll)
+        if new_posts:
+            log.info("feed %s: %d new post(s), %d delivery(ies) queued%s", feed.id, new_posts,
+                     queued, " (first poll)" if first_poll else "")
+        return PollResult(feed.id, "new" if new_posts else "unchanged", new_posts, queued)
+
+    def _error(self, feed: FeedSettings, message: str, next_poll: datetime) -> PollResult:
+        message = redact(message)
+        self.store.record_poll(feed.id, feed.url, error=message, next_poll_at=next_poll)
+        log.error("feed %s: %s", feed.id, message)
+        return PollResult(feed.id, "error", error=message)
+
+    def ingest(self, feed: FeedSettings, entries: list[Entry], *, first_poll: bool
+               ) -> tuple[int, int]:
+        """Store the entries not seen before; queue deliveries for the ones to publish."""
+        now = self.clock.now()
+        use_link = "link" in feed.dedup
+        use_title = "title" in feed.dedup
+        keys, links, titles = self.store.seen(
+            feed.id,
+            keys=[e.key for e in entries],
+            link_norms=[e.link_norm for e in entries if e.link_norm and use_link],
+            title_norms=[e.title_norm for e in entries if e.title_norm and use_title],
+            titles_since=now - TITLE_WINDOW,
+        )
+        fresh: list[Entry] = []
+        for entry in entries:
+            if entry.key in keys:
+                continue
+            if use_link and entry.link_norm and entry.link_norm in links:
+                continue
+            if use_title and entry.title_norm and entry.title_norm in titles:
+                continue
+            fresh.append(entry)
+            keys.add(entry.key)
+            if entry.link_norm:
+                links.add(entry.link_norm)
+            if entry.title_norm:
+                titles.add(entry.title_norm)
+        # Newest first decides backfill; feeds without dates keep their (newest-first) order.
+        by_age = sorted(range(len(fresh)), key=lambda i: (
+            fresh[i].published or now, -i), reverse=True)
+        backfill = set(by_age[: feed.backfill]) if first_poll else set(range(len(fresh)))
+        oldest = now - feed.max_age
+        channels = self.channels_for(feed)
+        queued = 0
+        for index in sorted(range(len(fresh)), key=lambda i: (fresh[i].published or now, -i)):
+            entry = fresh[index]
+            reason = None
+            if index not in backfill:
+                reason = f"already in the feed on its first poll (backfill: {feed.backfill})"
+            elif entry.published and entry.published < oldest:
+                reason = f"older than max_age ({feed.max_age})"
+            post = to_post(feed, entry)
+            deliveries = [] if reason else self.deliveries(post, channels, now)
+            self.store.add_post(NewPost(
+                feed_id=feed.id, key=entry.key, link=entry.link, link_norm=entry.link_norm,
+                title=entry.title, title_norm=entry.title_norm, summary=entry.summary,
+                content=entry.content, image=entry.image, author=entry.author,
+                categories=tuple(entry.categories), language=post.language,
+                published_at=entry.published, skipped_reason=reason), deliveries)
+            queued += len(deliveries)
+        return len(fresh), queued
+
+    def deliveries(self, post: Post, channels: list[ChannelBase], now: datetime
+                   ) -> list[NewDelivery]:
+        out = []
+        for channel in channels:
+            ok, why = matches(channel.filters, post)
+            if not ok:
+                log.debug("feed %s: %r not for %s (%s)", post.feed_id, post.title, channel.id,
+                          why)
+                continue
+            try:
+                text = self.composer.render(channel, post).text
+            except TemplateProblem as exc:
+                out.append(NewDelivery(channel.id, "", now, DeliveryState.FAILED,
+                                       last_error=f"template error: {exc}"))
+                log.error("channel %s: template error: %s", channel.id, exc)
+                continue
+            out.append(NewDelivery(channel.id, text, now + channel.schedule.delay))
+        return out
