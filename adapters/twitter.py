@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +15,7 @@ from requests_oauthlib import OAuth1
 from urllib3.exceptions import ConnectTimeoutError
 
 from adapters.base import Adapter
+from syndicator.clock import Clock, SystemClock
 from syndicator.config import ChannelBase
 from syndicator.errors import (
     AuthError,
@@ -200,9 +200,9 @@ class TwitterAdapter(Adapter):
     default_api_url = TWEEPY_HOST
     limits = Limits(max_length=280, counting="x-weighted", media=True)
 
-    def __init__(self, channel: ChannelBase, *, now: Callable[[], float] = time.time) -> None:
+    def __init__(self, channel: ChannelBase, *, clock: Clock | None = None) -> None:
         super().__init__(channel)
-        self._now = now
+        self._clock = clock or SystemClock()
         self._timeout = channel.timeout.total_seconds()
         self._lock = threading.Lock()
         self._client: tweepy.Client | None = None
@@ -296,7 +296,7 @@ class TwitterAdapter(Adapter):
             body = response.json()
         except ValueError:
             body = None
-        error = classify_x_error(response.status_code, response.headers, body, now=self._now())
+        error = classify_x_error(response.status_code, response.headers, body, now=self._clock.now().timestamp())
         error.message = self._scrub(error.message)
         error.args = (error.message,)
         return error
