@@ -180,9 +180,10 @@ class XTransport(HTTPAdapter):
         url = request.url or ""
         if self.base_url != TWEEPY_HOST and url.startswith(TWEEPY_HOST + "/"):
             request.url = self.base_url + url[len(TWEEPY_HOST):]
-            if self.oauth1 is not None and str(
-                request.headers.get("Authorization", "")
-            ).startswith("OAuth "):
+            signed = request.headers.get("Authorization", b"")
+            if isinstance(signed, str):
+                signed = signed.encode("latin-1")
+            if self.oauth1 is not None and signed.startswith(b"OAuth "):
                 del request.headers["Authorization"]
                 request = self.oauth1(request)
         return super().send(request, stream=stream,

@@ -250,8 +250,9 @@ def _entry(raw: Mapping[str, Any], *, base: str, default_language: str | None) -
     summary_html, summary_type = _summary_source(raw)
     summary = _text(summary_html, summary_type)
     content = _content(raw)
-    published = _utc(raw.get("published_parsed")) or _utc(raw.get("updated_parsed"))
-    updated = _utc(raw.get("updated_parsed"))
+    # dict.get: feedparser's own get() maps a missing "updated" to "published", with a warning
+    updated = _utc(dict.get(raw, "updated_parsed")) if isinstance(raw, dict) else None
+    published = _utc(raw.get("published_parsed")) or updated
     guid = _clean(str(raw.get("id") or "")).strip() or None
     if guid:
         key = _bounded_key(guid)

@@ -60,7 +60,8 @@ def test_utf16_len_counts_surrogate_pairs() -> None:
 
 
 def test_persian_text_with_entities() -> None:
-    text, entities = parse_html("خبر فوری: <b>زلزله</b> در <a href=\"https://example.ir/x\">تهران</a> 😀")
+    text, entities = parse_html(
+        'خبر فوری: <b>زلزله</b> در <a href="https://example.ir/x">تهران</a> 😀')
     assert text == "خبر فوری: زلزله در تهران 😀"
     assert entities == [
         {"type": "Bold", "offset": 10, "length": 5},

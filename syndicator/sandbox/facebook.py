@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from syndicator.sandbox.twitter import FakeHTTPServer
+from syndicator.sandbox.twitter import RECORDED, FakeHTTPServer
 
 #: Bodies as Graph sends them (https://developers.facebook.com/docs/graph-api/guides/error-handling).
 EXPIRED_MESSAGE = ("Error validating access token: Session has expired on Tuesday, 01-Sep-26 "
@@ -96,7 +96,7 @@ class FakeGraphAPI(FakeHTTPServer):
     # -- handlers ---------------------------------------------------------------------------
 
     async def _create_post(self, request: web.Request) -> web.Response:
-        form = request["recorded"].form()
+        form = request[RECORDED].form()
         refused = self._gate(request, form.get("access_token") or request.query.get(
             "access_token", ""), page=request.match_info["page"])
         if refused is not None:
@@ -168,6 +168,6 @@ class FakeGraphAPI(FakeHTTPServer):
         return self._json(body, status, regain_minutes)
 
     def fault_response(self, status: int, body: Any, headers: dict[str, str]) -> web.Response:
-        response = self._json(body, status)
-        response.headers.update(headers)
+        response = super().fault_response(status, body, headers)
+        response.headers.update(self._usage() | headers)
         return response

@@ -349,8 +349,9 @@ class FakeTelegramAPI:
         elif request.content_type in ("application/x-www-form-urlencoded",
                                       "multipart/form-data"):
             for key, value in (await request.post()).items():
-                params[key] = value if isinstance(value, str) else getattr(
-                    value, "filename", None) or "upload"
+                # an uploaded file is kept as "attach://<filename>", the Bot API's own notation
+                params[key] = value if isinstance(value, str) else (
+                    f"attach://{getattr(value, 'filename', None) or key}")
         else:
             await request.read()
         for key in _JSON_FIELDS:  # nested objects arrive as JSON strings inside forms
@@ -422,7 +423,7 @@ class FakeTelegramAPI:
             photo = params.get("photo")
             if not photo:
                 raise _Refused(400, "Bad Request: there is no photo in the request")
-            if not re.match(r"https?://", str(photo)) and photo != "upload":
+            if not re.match(r"(https?|attach)://", str(photo)):
                 raise _Refused(400, "Bad Request: wrong file identifier/HTTP URL specified")
         text = str(params.get(field_name) or "")
         if field_name == "text" and not text.strip():

@@ -8,6 +8,9 @@ Also home of ``FakeHTTPServer``, the small aiohttp base the platform fakes share
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import itertools
 import json
 import math
@@ -26,7 +29,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 from oauthlib.oauth1.rfc5849 import signature as oauth_signature
-from oauthlib.oauth1.rfc5849.utils import parse_authorization_header
+from oauthlib.oauth1.rfc5849.utils import escape, parse_authorization_header, unescape
 
 Handler = Callable[[web.Request], Any]
 
@@ -68,6 +71,10 @@ class RecordedRequest:
         return out
 
 
+#: Where the middleware leaves the recorded request for the handlers.
+RECORDED = web.RequestKey("recorded", RecordedRequest)
+
+
 @dataclass(slots=True)
 class Fault:
     """One scripted misbehaviour, applied to the next request whose path contains ``path``."""
@@ -102,7 +109,13 @@ class FakeHTTPServer:
         return {"error": f"HTTP {status}"}
 
     def fault_response(self, status: int, body: Any, headers: dict[str, str]) -> web.Response:
-        """The answer to a scripted failure; fakes add the headers their platform always sends."""
+        """The answer to a scripted failure; fakes add the headers their platform always sends.
+
+        A ``str`` body is sent as HTML, like the error page of a proxy in front of the API.
+        """
+        if isinstance(body, str):
+            return web.Response(text=body, status=status, headers=headers,
+                                content_type="text/html")
         return web.json_response(body, status=status, headers=headers)
 
     # -- scripting ------------------------------------------------------------------------
@@ -202,7 +215,7 @@ class FakeHTTPServer:
         body = await request.read()
         recorded = RecordedRequest(
             request.method, request.path, dict(request.query), dict(request.headers), body)
-        request["recorded"] = recorded
+        request[RECORDED] = recorded
         self.requests.append(recorded)
         fault = self._take_fault(request.path)
         if fault is None:
@@ -308,8 +321,8 @@ class FakeXAPI(FakeHTTPServer):
         return {"title": title, "type": "about:blank", "status": status, "detail": title}
 
     def fault_response(self, status: int, body: Any, headers: dict[str, str]) -> web.Response:
-        response = self._json(body, status=status)
-        response.headers.update(headers)
+        response = super().fault_response(status, body, headers)
+        response.headers.update(self._rate_headers() | headers)
         return response
 
     def rate_limit(self, seconds: float, *, daily: bool = False) -> None:
@@ -383,7 +396,7 @@ class FakeXAPI(FakeHTTPServer):
         refused = self._gate(request)
         if refused is not None:
             return refused
-        parts = request["recorded"].parts()
+        parts = request[RECORDED].parts()
         if "media" not in parts or parts.get("media_category") != b"tweet_image":
             return self._problem(400, "Invalid Request", "media and media_category are "
                                  "required", "https://api.twitter.com/2/problems/"
@@ -418,7 +431,7 @@ class FakeXAPI(FakeHTTPServer):
                 header[7:], self.bearer_token)
         if not header.startswith("OAuth ") or not self.consumer_key:
             return False
-        params = dict(parse_authorization_header(header))
+        params = {k: unescape(v) for k, v in parse_authorization_header(header)}
         required = {"oauth_consumer_key", "oauth_nonce", "oauth_signature",
                     "oauth_signature_method", "oauth_timestamp", "oauth_token", "oauth_version"}
         if not required <= params.keys() or params["oauth_signature_method"] != "HMAC-SHA1":
@@ -428,29 +441,35 @@ class FakeXAPI(FakeHTTPServer):
             return False
         body = None
         if request.content_type == "application/x-www-form-urlencoded":
-            body = request["recorded"].text
+            body = request[RECORDED].text
         collected = oauth_signature.collect_parameters(
             uri_query=request.query_string, body=body, headers={"Authorization": header},
             exclude_oauth_signature=True)
         base = oauth_signature.signature_base_string(
             request.method, oauth_signature.base_string_uri(str(request.url)),
             oauth_signature.normalize_parameters(collected))
-        expected = oauth_signature.sign_hmac_sha1(base, self.consumer_secret,
-                                                  self.access_token_secret)
+        # RFC 5849 3.4.2: HMAC-SHA1 over the base string, keyed by both secrets.
+        key = escape(self.consumer_secret) + "&" + escape(self.access_token_secret)
+        expected = base64.b64encode(
+            hmac.new(key.encode(), base.encode(), hashlib.sha1).digest()).decode()
         return secrets.compare_digest(expected, params["oauth_signature"])
 
     def _json(self, body: Any, *, status: int = 200, reset: float | None = None,
               remaining: int | None = None, daily_reset: float | None = None) -> web.Response:
-        now = time.time()
-        headers = {
-            "x-rate-limit-limit": str(self.limit),
-            "x-rate-limit-remaining": str(self.remaining if remaining is None else remaining),
-            "x-rate-limit-reset": str(math.ceil(reset if reset else now + 900)),
-        }
+        headers = self._rate_headers(reset, remaining)
         if daily_reset is not None:
             headers |= {"x-user-limit-24hour-limit": "17", "x-user-limit-24hour-remaining": "0",
                         "x-user-limit-24hour-reset": str(math.ceil(daily_reset))}
         return web.json_response(body, status=status, headers=headers)
+
+    def _rate_headers(self, reset: float | None = None, remaining: int | None = None
+                      ) -> dict[str, str]:
+        """The 15-minute window headers X sends with every answer."""
+        return {
+            "x-rate-limit-limit": str(self.limit),
+            "x-rate-limit-remaining": str(self.remaining if remaining is None else remaining),
+            "x-rate-limit-reset": str(math.ceil(reset if reset else time.time() + 900)),
+        }
 
     def _problem(self, status: int, title: str, detail: str, kind: str) -> web.Response:
         return self._json({"title": title, "detail": detail, "type": kind, "status": status},

@@ -1,0 +1,204 @@
+"""The commands as an admin runs them: real processes, real sockets, real signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from syndicator.sandbox.feeds import FeedServer
+from syndicator.sandbox.telegram import FakeTelegramAPI
+from tests.feeds import Item, rss
+
+TOKEN = "777001:cli-SECRET-token-value"
+
+
+@pytest.fixture
+def servers() -> Iterator[tuple[FeedServer, FakeTelegramAPI]]:
+    feeds = FeedServer().start_in_thread()
+    telegram = FakeTelegramAPI(tokens=[TOKEN], chats=["@news_en"]).start_in_thread()
+    try:
+        yield feeds, telegram
+    finally:
+        telegram.stop()
+        feeds.stop()
+
+
+def write_config(tmp_path: Path, feeds: FeedServer, telegram: FakeTelegramAPI,
+                 extra_channel: str = "") -> Path:
+    config = tmp_path / "config.yaml"
+    config.write_text(f"""
+storage: sqlite:///state.db
+feeds:
+  - id: en
+    url: {feeds.url('/en.xml')}
+    poll_interval: 1s
+    backfill: 5
+    timeout: 2s
+channels:
+  - id: tg
+    platform: telegram
+    feeds: [en]
+    chat: "@news_en"
+    api_url: {telegram.url}
+    timeout: 2s
+    credentials:
+      bot_token: ${{BOT_TOKEN}}
+{extra_channel}""", encoding="utf-8")
+    return config
+
+
+def env(**extra: str) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if k != "SYNDICATOR_CONFIG"}
+    base.update({"BOT_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}, **extra)
+    return base
+
+
+def cli(*args: str, cwd: Path, environ: dict[str, str] | None = None
+        ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "syndicator", *args], capture_output=True,
+                          text=True, cwd=cwd, env=environ or env(), timeout=90)
+
+
+def wait_for(predicate: object, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def test_daemon_runs_refuses_a_second_and_stops_cleanly_on_sigterm(
+        tmp_path: Path, servers: tuple[FeedServer, FakeTelegramAPI]) -> None:
+    feeds, telegram = servers
+    feeds.set("/en.xml", rss([Item("b", "Second", 1), Item("a", "First", 2)]))
+    write_config(tmp_path, feeds, telegram)
+    daemon = subprocess.Popen([sys.executable, "-m", "syndicator", "run"], cwd=tmp_path,
+                              env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        wait_for(lambda: len(telegram.messages) == 2)
+        feeds.set("/en.xml", rss([Item("c", "Third", 0), Item("b", "Second", 1),
+                                  Item("a", "First", 2)]))
+        wait_for(lambda: len(telegram.messages) == 3)
+        second = cli("run", cwd=tmp_path)
+        assert second.returncode == 3
+        assert "another syndicator daemon" in second.stderr and "already running" in second.stderr
+        started = time.monotonic()
+        daemon.send_signal(signal.SIGTERM)
+        out, err = daemon.communicate(timeout=10)
+        assert time.monotonic() - started < 10
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+    assert daemon.returncode == 0, err
+    assert [m.plain_text.splitlines()[0] for m in telegram.messages] == [
+        "First", "Second", "Third"]
+    assert "SIGTERM received" in err and "stopped" in err
+    assert TOKEN not in out + err
+
+
+def test_poll_once_queue_status_history_retry_and_secrets(
+        tmp_path: Path, servers: tuple[FeedServer, FakeTelegramAPI]) -> None:
+    feeds, telegram = servers
+    feeds.set("/en.xml", rss([Item("a", "Only post", 1)]))
+    telegram.fail_next(500, "Internal Server Error", times=2, method="sendMessage")
+    write_config(tmp_path, feeds, telegram)
+    (tmp_path / "config.yaml").write_text((tmp_path / "config.yaml").read_text().replace(
+        "    timeout: 2s\n    credentials",
+        "    timeout: 2s\n    retry: {max_attempts: 2, base_delay: 1s}\n    credentials"))
+    first = cli("poll", "--once", "--log-level", "debug", cwd=tmp_path)
+    assert first.returncode == 1, first.stderr  # the post failed: exit code says so
+    assert "0 sent, 1 failed" in first.stdout
+
+    queue = json.loads(cli("queue", "--json", "--failed", cwd=tmp_path).stdout)
+    assert [(d["channel"], d["state"]) for d in queue] == [("tg", "failed")]
+    assert {"id", "channel", "state", "text"} <= set(queue[0])
+    delivery = queue[0]["id"]
+
+    retried = cli("retry", str(delivery), cwd=tmp_path)
+    assert retried.returncode == 0 and "queued again" in retried.stdout
+    second = cli("poll", "--once", cwd=tmp_path)
+    assert second.returncode == 0 and "1 sent" in second.stdout
+
+    status = json.loads(cli("status", "--json", cwd=tmp_path).stdout)
+    assert status["feeds"][0]["id"] == "en" and status["feeds"][0]["errors"] == 0
+    channel = status["channels"][0]
+    assert channel["deliveries"] == {"sent": 1} and channel["last_success_at"]
+    history = json.loads(cli("history", "--json", cwd=tmp_path).stdout)
+    assert [a["outcome"] for a in history] == ["sent", "failed", "transient"]
+    assert cli("retry", str(delivery), cwd=tmp_path).returncode == 1  # already sent
+
+    outputs = [first.stdout, first.stderr, second.stdout, second.stderr,
+               cli("queue", cwd=tmp_path).stdout, cli("status", cwd=tmp_path).stdout,
+               cli("history", cwd=tmp_path).stdout]
+    assert not any(TOKEN in text for text in outputs)
+    db = sqlite3.connect(tmp_path / "state.db")
+    dump = "\n".join(db.iterdump())
+    db.close()
+    assert TOKEN not in dump and TOKEN.split(":")[1] not in dump
+
+
+def test_wrong_token_never_leaks_and_pauses(
+        tmp_path: Path, servers: tuple[FeedServer, FakeTelegramAPI]) -> None:
+    feeds, telegram = servers
+    feeds.set("/en.xml", rss([Item("a", "Post", 1)]))
+    write_config(tmp_path, feeds, telegram)
+    wrong = "555:WRONG-secret-never-print"
+    result = cli("poll", "--once", "--log-level", "debug", cwd=tmp_path,
+                 environ=env(BOT_TOKEN=wrong))
+    assert result.returncode == 1
+    assert "Channel tg is paused" in result.stderr
+    assert wrong not in result.stdout + result.stderr
+    status = cli("status", cwd=tmp_path, environ=env(BOT_TOKEN=wrong)).stdout
+    assert "paused" in status and wrong not in status
+    resumed = cli("resume", "tg", cwd=tmp_path)
+    assert "1 post(s) that failed for the pausing reason are queued again" in resumed.stdout
+    assert cli("poll", "--once", cwd=tmp_path).returncode == 0
+    assert len(telegram.messages) == 1
+
+
+def test_unknown_channel_and_missing_delivery_are_clear(
+        tmp_path: Path, servers: tuple[FeedServer, FakeTelegramAPI]) -> None:
+    write_config(tmp_path, *servers)
+    paused = cli("pause", "nope", cwd=tmp_path)
+    assert paused.returncode == 2 and "no channel 'nope'" in paused.stderr
+    missing = cli("retry", "4242", cwd=tmp_path)
+    assert missing.returncode == 1 and "no delivery 4242" in missing.stderr
+    assert cli("poll", cwd=tmp_path).returncode == 2
+
+
+def test_db_upgrade_and_help(tmp_path: Path, servers: tuple[FeedServer, FakeTelegramAPI]) -> None:
+    write_config(tmp_path, *servers)
+    first = cli("db", "upgrade", cwd=tmp_path)
+    assert first.returncode == 0 and "upgraded empty -> " in first.stdout
+    assert "already at" in cli("db", "upgrade", cwd=tmp_path).stdout
+    helptext = cli("--help", cwd=tmp_path).stdout
+    for command in ("run", "poll", "queue", "history", "retry", "status", "demo", "check"):
+        assert command in helptext
+    assert "Exit codes" in helptext
+
+
+def test_demo_runs_offline_and_shows_posts_arriving(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "syndicator", "demo", "--duration", "12", "--interval", "3",
+         "--dir", str(tmp_path / "demo")], capture_output=True, text=True, timeout=90,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "SYNDICATOR"))})
+    assert result.returncode == 0, result.stderr
+    arrivals = [line for line in result.stdout.splitlines() if "received message" in line]
+    assert any("@demo_news_en" in line for line in arrivals)
+    assert any("@demo_news_fa" in line for line in arrivals)
+    assert len(arrivals) >= 7  # 3 + 3 backfilled, then new articles as they are published
+    queue = subprocess.run([sys.executable, "-m", "syndicator", "history", "--json", "--config",
+                            str(tmp_path / "demo" / "config.yaml")], capture_output=True,
+                           text=True, timeout=60)
+    assert queue.returncode == 0 and len(json.loads(queue.stdout)) >= 7
