@@ -145,9 +145,9 @@ def parse_feed(
     """Read ``body`` (already fetched and decompressed) as an RSS or Atom feed.
 
     ``url`` is the feed's final URL: it names the feed in messages and is the base for
-    relative links. ``headers`` are the HTTP response headers (only ``Content-Type`` and
-    ``Content-Language`` are used: they declare the charset and a default language).
-    ``language`` is the configured language, used when neither entry nor feed declares one.
+    relative links. ``headers`` are the HTTP response headers (only ``Content-Type`` is used:
+    it may declare the charset). ``language`` is the configured language, used when neither
+    the entry nor the feed declares one.
 
     Raises:
         FeedParseError: the body is empty, not a feed, or a broken feed without entries.
@@ -179,9 +179,10 @@ def _parse(
         raise fail("empty response (the server sent no feed; check the feed URL)", "empty")
     wanted = {k.lower(): v for k, v in (headers or {}).items()}
     response_headers = {"content-location": url}
-    for name in ("content-type", "content-language"):
-        if wanted.get(name):
-            response_headers[name] = str(wanted[name])
+    if wanted.get("content-type"):
+        # Content-Language is left out on purpose: sites send their UI language there, and
+        # feedparser would let it beat the feed's own <language>.
+        response_headers["content-type"] = str(wanted["content-type"])
     # Never hand feedparser a str or URL: it would fetch or open it. Sanitising stays on
     # (content is shown to editors) and relative URIs inside content are resolved.
     data = feedparser.parse(
@@ -211,15 +212,16 @@ def _parse(
     if bozo is not None and not _benign(bozo):
         notes.append(f"not well-formed XML ({_bozo_text(bozo)}), read leniently"
                      + ("" if raw_entries else "; no entries found"))
-    feed_language = _language(feed.get("language")) or _detail_language(feed, "title")
-    default_language = feed_language or _language(language)
+    feed_language = _language(feed.get("language"))
+    fallback_language = _detail_language(feed, "title") or _language(language)
 
     entries: list[Entry] = []
     seen: set[str] = set()
     repeated = unreadable = 0
     for raw in raw_entries:
         try:
-            entry = _entry(raw, base=url, default_language=default_language)
+            entry = _entry(raw, base=url, feed_language=feed_language,
+                           fallback_language=fallback_language)
         except Exception:  # noqa: BLE001 - one odd item must not cost the feed's other items
             unreadable += 1
             continue
@@ -229,11 +231,9 @@ def _parse(
         seen.add(entry.key)
         entries.append(entry)
     if repeated:
-        notes.append(f"{repeated} entr{'y repeats' if repeated == 1 else 'ies repeat'} "
-                     "an earlier entry's guid/link and w" + ("as" if repeated == 1 else "ere")
-                     + " dropped")
+        notes.append(f"dropped {_entries(repeated)} with the guid or link of an earlier one")
     if unreadable:
-        notes.append(f"{unreadable} unreadable entr{'y' if unreadable == 1 else 'ies'} skipped")
+        notes.append(f"skipped {_entries(unreadable)} that could not be read")
     return ParsedFeed(
         title=_text(feed.get("title"), _detail_type(feed, "title")),
         link=_http_url(feed.get("link"), url),
@@ -243,7 +243,17 @@ def _parse(
     )
 
 
-def _entry(raw: Mapping[str, Any], *, base: str, default_language: str | None) -> Entry:
+def _entries(n: int) -> str:
+    return f"{n} entry" if n == 1 else f"{n} entries"
+
+
+def _entry(
+    raw: Mapping[str, Any],
+    *,
+    base: str,
+    feed_language: str | None,
+    fallback_language: str | None,
+) -> Entry:
     link = _entry_link(raw, base)
     link_norm = _bounded_key(normalize_link(link)) if link else None
     title = _text(raw.get("title"), _detail_type(raw, "title"))
@@ -275,9 +285,12 @@ def _entry(raw: Mapping[str, Any], *, base: str, default_language: str | None) -
         image=_image(raw, content, base),
         author=_author(raw),
         categories=_categories(raw.get("tags")),
+        # The entry's dc:language, its xml:lang, the feed's <language>, the feed's xml:lang,
+        # then the configured one.
         language=_language(raw.get("language"))
         or _detail_language(raw, "title", "summary")
-        or default_language,
+        or feed_language
+        or fallback_language,
         published=published,
         updated=updated,
     )

@@ -165,7 +165,10 @@ class FakeTelegramAPI:
 
     @property
     def requests(self) -> list[tuple[str, int]]:
-        """(method, HTTP status) of every request answered so far; tokens are not kept."""
+        """(method, HTTP status) of every request so far, 0 for a dropped connection.
+
+        Tokens are not kept.
+        """
         with self._lock:
             return list(self._requests)
 
@@ -210,6 +213,7 @@ class FakeTelegramAPI:
         self.down = down
 
     def clear_faults(self) -> None:
+        """Forget every scripted fault not yet consumed."""
         with self._lock:
             self._faults.clear()
 
@@ -326,7 +330,7 @@ class FakeTelegramAPI:
         try:
             if token not in self.tokens:
                 raise _Refused(401, "Unauthorized")
-            result = self._dispatch(method, params)
+            result = self._dispatch(method, params, token)
         except _Refused as refused:
             answer = self._error(refused, method)
         else:
@@ -379,10 +383,10 @@ class FakeTelegramAPI:
 
     # --- Bot API methods -------------------------------------------------------------------
 
-    def _dispatch(self, method: str, params: dict[str, Any]) -> Any:
+    def _dispatch(self, method: str, params: dict[str, Any], token: str) -> Any:
         name = method.lower()
         if name == "getme":
-            return self._get_me()
+            return self._get_me(token)
         if name == "sendmessage":
             return self._send(method, params, "text", MAX_TEXT, "message is too long")
         if name == "sendphoto":
@@ -390,9 +394,8 @@ class FakeTelegramAPI:
                               "message caption is too long")
         raise _Refused(404, "Not Found: method not found")
 
-    def _get_me(self) -> dict[str, Any]:
-        token = next(iter(sorted(self.tokens)), "1:")
-        prefix = token.split(":", 1)[0]
+    def _get_me(self, token: str) -> dict[str, Any]:
+        prefix = token.split(":", 1)[0]  # a bot's id is the number before the colon
         return {"id": int(prefix) if prefix.isdigit() else 1, "is_bot": True,
                 "first_name": "Syndicator Test Bot", "username": self.bot_username,
                 "can_join_groups": True, "can_read_all_group_messages": False,
