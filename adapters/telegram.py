@@ -35,7 +35,6 @@ from telegram.error import (
     InvalidToken,
     NetworkError,
     RetryAfter,
-    TelegramError,
     TimedOut,
 )
 from telegram.request import HTTPXRequest
