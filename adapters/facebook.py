@@ -142,7 +142,7 @@ class GraphTransport(HTTPAdapter):
         self.base_url = base_url.rstrip("/") + "/"
         self.timeout = timeout
 
-    def send(  # type: ignore[override]
+    def send(
         self, request: requests.PreparedRequest, stream: bool = False,
         timeout: Any = None, verify: Any = True, cert: Any = None, proxies: Any = None,
     ) -> requests.Response:

@@ -173,7 +173,7 @@ class XTransport(HTTPAdapter):
         self.timeout = timeout
         self.oauth1 = oauth1
 
-    def send(  # type: ignore[override]
+    def send(
         self, request: requests.PreparedRequest, stream: bool = False,
         timeout: Any = None, verify: Any = True, cert: Any = None, proxies: Any = None,
     ) -> requests.Response:
@@ -297,7 +297,8 @@ class TwitterAdapter(Adapter):
             body = response.json()
         except ValueError:
             body = None
-        error = classify_x_error(response.status_code, response.headers, body, now=self._clock.now().timestamp())
+        now = self._clock.now().timestamp()
+        error = classify_x_error(response.status_code, response.headers, body, now=now)
         error.message = self._scrub(error.message)
         error.args = (error.message,)
         return error

@@ -7,6 +7,7 @@ nothing is sent until they tap Send (platforms.md 4.1, 4.2).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import hashlib
 import html
@@ -147,10 +148,8 @@ def _write_atomic(path: Path, content: str) -> None:
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
 
 

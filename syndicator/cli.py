@@ -233,12 +233,13 @@ async def _poll_once(config: LoadedConfig, max_wait: float, as_json: bool) -> in
     if as_json:
         _print_json({"feeds": [dataclasses.asdict(p) for p in report.polls],
             "new_posts": new, "sent": report.sent, "failed": report.failed,
-            "waiting": report.waiting})
+            "uncertain": report.uncertain, "waiting": report.waiting})
     else:
         print(f"{len(report.polls)} feed(s) polled ({report.feed_errors} with errors), "
               f"{new} new post(s); {report.sent} sent, {report.failed} failed, "
-              f"{report.waiting} waiting")
-    return FAILED if report.feed_errors or report.failed else OK
+              + (f"{report.uncertain} uncertain (see `syndicator queue`), "
+                 if report.uncertain else "") + f"{report.waiting} waiting")
+    return FAILED if report.feed_errors or report.failed or report.uncertain else OK
 
 
 def cmd_queue(args: argparse.Namespace) -> int:

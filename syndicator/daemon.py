@@ -42,6 +42,7 @@ class CycleReport:
     polls: list[PollResult] = field(default_factory=list)
     sent: int = 0
     failed: int = 0
+    uncertain: int = 0
     waiting: int = 0
 
     @property
@@ -132,7 +133,7 @@ class Daemon:
     async def poll_once(self, max_wait: float = 60.0) -> CycleReport:
         """One watch cycle, then publish everything due, waiting out short retry-afters."""
         report = CycleReport()
-        await self.publisher.recover()
+        report.uncertain = await self.publisher.recover()
         report.polls = list(await asyncio.gather(
             *(self.watcher.poll(feed) for feed in self.settings.feeds)))
         before = self.publisher.stats.copy()
@@ -152,6 +153,7 @@ class Daemon:
         after = self.publisher.stats
         report.sent = after["sent"] - before["sent"]
         report.failed = after["failed"] - before["failed"]
+        report.uncertain += after["uncertain"] - before["uncertain"]
         report.waiting = sum(len(self.store.queue(c.id)) for c in self.settings.channels)
         return report
 

@@ -223,8 +223,9 @@ class FeedFetcher:
         last_modified: str | None,
         max_bytes: int,
     ) -> FetchResult:
+        # aiohttp counts the redirect answer that exceeds the limit, hence the + 1.
         async with session.get(url, headers=headers, allow_redirects=True,
-                               max_redirects=MAX_REDIRECTS) as resp:
+                               max_redirects=MAX_REDIRECTS + 1) as resp:
             kept = {k: resp.headers[k] for k in _KEPT_HEADERS if k in resp.headers}
             new_etag = resp.headers.get("ETag")
             new_modified = resp.headers.get("Last-Modified")
@@ -337,12 +338,10 @@ def _retry_after(value: str | None, date: str | None) -> float | None:
 
 
 def _size(n: int) -> str:
-    mb = 1024 * 1024
-    if n >= mb:
-        return f"{n // mb} MB" if n % mb == 0 else f"{n / mb:.1f} MB"
-    if n >= 1024:
-        return f"{n // 1024} KB" if n % 1024 == 0 else f"{n / 1024:.1f} KB"
-    return f"{n} bytes"
+    for unit, factor in (("MB", 1024 * 1024), ("KB", 1024)):
+        if n >= factor and n % factor == 0:
+            return f"{n // factor} {unit}"
+    return f"{n:,} bytes"
 
 
 def _seconds(value: float) -> str:

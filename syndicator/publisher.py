@@ -264,7 +264,8 @@ class Publisher:
 
     async def recover(self) -> int:
         """Settle deliveries a killed process left in 'sending': look them up or hold them."""
-        ids = self.store.expired_claims(self.clock.now(), owner=self.owner)
+        ids = self.store.expired_claims(self.clock.now(), owner=self.owner,
+                                        every=self.store.is_sqlite)
         for delivery_id in ids:
             claimed = self.store.claimed(delivery_id)
             if claimed is None:

@@ -202,3 +202,48 @@ def test_demo_runs_offline_and_shows_posts_arriving(tmp_path: Path) -> None:
                             str(tmp_path / "demo" / "config.yaml")], capture_output=True,
                            text=True, timeout=60)
     assert queue.returncode == 0 and len(json.loads(queue.stdout)) >= 7
+
+
+def test_sigterm_lets_the_post_in_flight_finish(
+        tmp_path: Path, servers: tuple[FeedServer, FakeTelegramAPI]) -> None:
+    feeds, telegram = servers
+    feeds.set("/en.xml", rss([Item("a", "Slow answer", 1)]))
+    config = write_config(tmp_path, feeds, telegram)
+    config.write_text(config.read_text().replace("timeout: 2s\n    credentials",
+                                                 "timeout: 6s\n    credentials"))
+    telegram.delay_next(2.5, method="sendMessage")
+    daemon = subprocess.Popen([sys.executable, "-m", "syndicator", "run"], cwd=tmp_path,
+                              env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    wait_for(lambda: any(m == "sendMessage" for m, _ in telegram.requests) or
+             len(telegram.messages) == 1)
+    daemon.send_signal(signal.SIGTERM)
+    _, err = daemon.communicate(timeout=10)
+    assert daemon.returncode == 0, err
+    sent = json.loads(cli("history", "--json", cwd=tmp_path).stdout)
+    assert [a["outcome"] for a in sent] == ["sent"]
+    assert "finishing in-flight posts" in err
+
+
+def test_a_killed_daemon_leaves_no_duplicate_and_no_loss(
+        tmp_path: Path, servers: tuple[FeedServer, FakeTelegramAPI]) -> None:
+    feeds, telegram = servers
+    feeds.set("/en.xml", rss([Item("b", "After", 1), Item("a", "In flight", 2)]))
+    config = write_config(tmp_path, feeds, telegram)
+    config.write_text(config.read_text().replace("timeout: 2s\n    credentials",
+                                                 "timeout: 30s\n    credentials"))
+    telegram.delay_next(20, method="sendMessage")
+    daemon = subprocess.Popen([sys.executable, "-m", "syndicator", "run"], cwd=tmp_path,
+                              env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_for(lambda: len(telegram.messages) == 1)  # Telegram has it; the answer is late
+    daemon.kill()
+    daemon.communicate(timeout=10)
+    after = cli("poll", "--once", cwd=tmp_path)
+    assert after.returncode == 1 and "1 uncertain" in after.stdout
+    queue = json.loads(cli("queue", "--json", cwd=tmp_path).stdout)
+    assert [(d["post"]["title"], d["state"]) for d in queue] == [("In flight", "uncertain")]
+    assert [m.plain_text.splitlines()[0] for m in telegram.messages] == ["In flight", "After"]
+    skipped = cli("skip", str(queue[0]["id"]), cwd=tmp_path)  # an editor saw it arrived
+    assert skipped.returncode == 0
+    assert cli("poll", "--once", cwd=tmp_path).returncode == 0
+    assert len(telegram.messages) == 2

@@ -80,7 +80,7 @@ async def test_the_module_global_host_is_left_alone() -> None:
         await second.publish(Message(1, "to two"))
         assert [p.message for p in one.posts] == ["to one"]
         assert [p.message for p in two.posts] == ["to two"]
-    assert facebook.FACEBOOK_GRAPH_URL == before
+    assert before == facebook.FACEBOOK_GRAPH_URL
 
 
 async def test_an_expired_token_says_what_to_do(

@@ -360,12 +360,19 @@ class Store:
             if note is not None:
                 row.note = note
 
-    def expired_claims(self, now: datetime, owner: str | None = None) -> list[int]:
-        """Deliveries left in 'sending' by a process that died (lease past) or by ``owner``."""
+    def expired_claims(self, now: datetime, owner: str | None = None, *,
+                       every: bool = False) -> list[int]:
+        """Deliveries left in 'sending' by a process that died (lease past) or by ``owner``.
+
+        ``every``: the caller holds the database alone (the SQLite daemon lock), so every
+        'sending' row was left by a process that is gone, whatever its lease says.
+        """
         with self.session() as s:
             cond = DeliveryRow.lease_until < to_db(now)
             if owner is not None:
                 cond = or_(cond, DeliveryRow.claimed_by == owner)
+            if every:
+                cond = DeliveryRow.id.is_not(None)
             return list(s.scalars(select(DeliveryRow.id).where(
                 DeliveryRow.state == DeliveryState.SENDING.value, cond)))
 
