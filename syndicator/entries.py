@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import feedparser
+from feedparser.urls import resolve_relative_uris
 
 from syndicator.model import Post
 
@@ -178,13 +179,15 @@ def _parse(
     if not body.strip():
         raise fail("empty response (the server sent no feed; check the feed URL)", "empty")
     wanted = {k.lower(): v for k, v in (headers or {}).items()}
-    response_headers = {"content-location": url}
+    # No Content-Location on purpose: feedparser would resolve a relative permalink guid
+    # ("12345") against it, so the key would change whenever the feed's address does. Links
+    # and content are resolved against ``url`` here instead. Content-Language is left out too:
+    # sites send their UI language there and feedparser would let it beat <language>.
+    response_headers = {}
     if wanted.get("content-type"):
-        # Content-Language is left out on purpose: sites send their UI language there, and
-        # feedparser would let it beat the feed's own <language>.
         response_headers["content-type"] = str(wanted["content-type"])
     # Never hand feedparser a str or URL: it would fetch or open it. Sanitising stays on
-    # (content is shown to editors) and relative URIs inside content are resolved.
+    # (content is shown to editors); its URI resolution still applies any xml:base.
     data = feedparser.parse(
         io.BytesIO(body),
         response_headers=response_headers,
@@ -259,7 +262,7 @@ def _entry(
     title = _text(raw.get("title"), _detail_type(raw, "title"))
     summary_html, summary_type = _summary_source(raw)
     summary = _text(summary_html, summary_type)
-    content = _content(raw)
+    content = _content(raw, base)
     # dict.get: feedparser's own get() maps a missing "updated" to "published", with a warning
     updated = _utc(dict.get(raw, "updated_parsed")) if isinstance(raw, dict) else None
     published = _utc(raw.get("published_parsed")) or updated
@@ -387,22 +390,27 @@ def _summary_source(raw: Mapping[str, Any]) -> tuple[object, str]:
     return "", "text/plain"
 
 
-def _content(raw: Mapping[str, Any]) -> str:
-    """The first content block as (sanitised) HTML; plain-text content is escaped to HTML."""
+def _content(raw: Mapping[str, Any], base: str) -> str:
+    """The first content block as sanitised HTML with absolute URLs; plain text is escaped."""
     value: object = None
-    kind = "text/html"
+    kind, where = "text/html", ""
     for item in raw.get("content") or ():
         if isinstance(item, Mapping) and item.get("value"):
             value, kind = item.get("value"), str(item.get("type") or "text/html")
+            where = str(item.get("base") or "")
             break
     else:
         value, kind = raw.get("summary"), _detail_type(raw, "summary")
+        detail = raw.get("summary_detail")
+        where = str(detail.get("base") or "") if isinstance(detail, Mapping) else ""
     if not isinstance(value, str):
         return ""
     value = _UNSTORABLE.sub("", value)
     if kind.lower() in _PLAIN_TYPES:
         return html.escape(value, quote=False)
-    return value.strip()
+    if "<" in value:
+        value = resolve_relative_uris(value, urljoin(base, where), "utf-8", kind)
+    return str(value).strip()
 
 
 def _image(raw: Mapping[str, Any], content: str, base: str) -> str | None:

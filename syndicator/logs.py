@@ -43,5 +43,4 @@ def setup(level: str = "info", fmt: str = "text", stream: TextIO | None = None) 
     root.addHandler(handler)
     root.setLevel(level.upper())
     for name in NOISY:
-        logging.getLogger(name).setLevel(logging.WARNING if level != "debug" else logging.INFO)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -130,11 +130,13 @@ class FakeTelegramAPI:
         on_message: Callable[[SentMessage], None] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.tokens = set(tokens)
         self.chats = [_chat(c) for c in chats]
         self.bot_username = bot_username
         self.on_message = on_message
+        self.clock = clock  # gives each message's "date"
         self.down = False  # when True every request gets 502 Bad Gateway
         self.host = host
         self.port = port
@@ -451,7 +453,7 @@ class FakeTelegramAPI:
     def _accept(self, method: str, raw_chat: str, chat: FakeChat, text: str, plain: str,
                 parse_mode: str | None, entities: list[dict[str, Any]], photo: str | None,
                 params: dict[str, Any]) -> dict[str, Any]:
-        now = int(time.time())
+        now = int(self.clock())
         preview = params.get("link_preview_options")
         with self._lock:
             message_id = self._next_id.get(chat.id, 1)
