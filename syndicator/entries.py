@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -40,6 +41,7 @@ _UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufeff\uff
 # of every message composed around it. Marks (U+200E/U+200F) and ZWNJ (needed by Persian) stay.
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _C1 = re.compile("[\x80-\x9f]")
+_WEEKDAY = re.compile(r"^\s*[^\W\d_]{2,}\.?,\s*")
 # Folded away for duplicate-title detection only: tatweel, zero-width characters, bidi marks.
 _TITLE_IGNORABLE = re.compile("[\u0640\u200b-\u200f\u2060\u202a-\u202e\u2066-\u2069]")
 _TITLE_FOLD = str.maketrans({"\u064a": "\u06cc", "\u0643": "\u06a9", "\u0649": "\u06cc"})
@@ -265,7 +267,8 @@ def _entry(
     content = _content(raw, base)
     # dict.get: feedparser's own get() maps a missing "updated" to "published", with a warning
     updated = _utc(dict.get(raw, "updated_parsed")) if isinstance(raw, dict) else None
-    published = _utc(raw.get("published_parsed")) or updated
+    published = (_utc(raw.get("published_parsed")) or _localized_date(raw.get("published"))
+                 or updated)
     guid = _clean(str(raw.get("id") or "")).strip() or None
     if guid:
         key = _bounded_key(guid)
@@ -514,6 +517,20 @@ def _utc(value: object) -> datetime | None:
         return datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
     except (TypeError, ValueError, OverflowError):
         return None
+
+
+def _localized_date(value: object) -> datetime | None:
+    """An RFC 822 date whose weekday is not English ("mer, 16 nov 2022 ..."), which
+    feedparser gives up on; the weekday carries nothing, so drop it and try again."""
+    if not isinstance(value, str) or not _WEEKDAY.match(value):
+        return None
+    try:
+        parsed = parsedate_to_datetime(_WEEKDAY.sub("", value, count=1))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed.tzinfo is None:
+        return None  # a local time in an unknown zone is no time at all
+    return parsed.astimezone(UTC)
 
 
 def _text(value: object, kind: str = "text/html") -> str:
