@@ -373,6 +373,12 @@ def status_data(config: LoadedConfig, store: Store) -> dict[str, Any]:
             "deliveries": counts.get(channel.id, {}),
             "next_due_at": (store.next_due(channel.id, now) or (None, None))[1],
         })
+        if channel.budget is not None:
+            from syndicator.publisher import month_start
+
+            out["channels"][-1]["budget"] = {
+                "per_month": channel.budget.per_month,
+                "spent_this_month": round(store.spend_since(channel.id, month_start(now)), 4)}
     return out
 
 
@@ -394,6 +400,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         state = "paused" if c["paused"] else ("disabled" if not c["enabled"] else "active")
         if c["blocked_until"]:
             state += f" (waiting {_when(c['blocked_until'], now)})"
+        if "budget" in c:
+            state += f" (${c['budget']['spent_this_month']:.2f} of ${c['budget']['per_month']:.2f})"
         rows.append([c["id"], c["platform"], state, _when(c["last_success_at"], now),
                      str(counts.get("sent", 0)), str(queued), str(counts.get("failed", 0)),
                      _when(c["next_due_at"], now),

@@ -173,6 +173,14 @@ class RetryPolicy(_Model):
     max_delay: Duration = timedelta(hours=1)
 
 
+class Budget(_Model):
+    """A monthly spending cap for platforms that bill per post (X)."""
+
+    per_month: Annotated[float, Field(gt=0)]
+    price_per_post: Annotated[float, Field(ge=0)] = 0.015
+    price_per_post_with_link: Annotated[float, Field(ge=0)] = 0.20
+
+
 class ChannelBase(_Model):
     id: Ident
     platform: str
@@ -186,6 +194,7 @@ class ChannelBase(_Model):
     retry: RetryPolicy | None = None
     on_uncertain: Literal["hold", "retry"] = "hold"
     timeout: Duration = timedelta(seconds=20)
+    budget: Budget | None = None
 
     required_credentials: ClassVar[tuple[str, ...]] = ()
 
@@ -215,17 +224,8 @@ class TelegramChannel(ChannelBase):
         return v
 
 
-class Budget(_Model):
-    """A monthly spending cap for platforms that bill per post (X)."""
-
-    per_month: Annotated[float, Field(gt=0)]
-    price_per_post: Annotated[float, Field(ge=0)] = 0.015
-    price_per_post_with_link: Annotated[float, Field(ge=0)] = 0.20
-
-
 class TwitterChannel(ChannelBase):
     platform: Literal["twitter"]
-    budget: Budget | None = None
 
     @model_validator(mode="after")
     def _auth(self) -> TwitterChannel:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -73,7 +74,8 @@ class Publisher:
 
     # -- the loop ------------------------------------------------------------------------
 
-    def gate(self, channel: ChannelBase, now: datetime) -> ChannelGate | None:
+    def gate(self, channel: ChannelBase, now: datetime, due_id: int | None = None
+             ) -> ChannelGate | None:
         """None if the channel may publish now, else until when it waits and why."""
         if channel.id not in self.adapters:
             return ChannelGate(None, "no adapter (see `syndicator check`)")
@@ -89,7 +91,32 @@ class Publisher:
         slot = earliest_slot(channel.schedule, now, sent, min_interval=limits.min_interval)
         if slot > now:
             return ChannelGate(slot, "schedule (spacing, daily cap or quiet hours)")
+        if due_id is not None and self.over_budget(channel, due_id, now):
+            return ChannelGate(next_month(now), "monthly budget reached")
         return None
+
+    def price(self, channel: ChannelBase, text: str) -> float | None:
+        """What one post costs on a billed channel; a post with a URL costs more on X."""
+        if channel.budget is None:
+            return None
+        with_link = bool(_URL.search(text))
+        return (channel.budget.price_per_post_with_link if with_link
+                else channel.budget.price_per_post)
+
+    def over_budget(self, channel: ChannelBase, delivery_id: int, now: datetime) -> bool:
+        """True (and the delivery says why) when posting it would pass the monthly budget."""
+        budget = channel.budget
+        if budget is None:
+            return False
+        price = self.price(channel, self.store.delivery_text(delivery_id)) or 0.0
+        spent = self.store.spend_since(channel.id, month_start(now))
+        if spent + price <= budget.per_month + 1e-9:
+            return False
+        reason = (f"waiting for next month's budget: ${spent:.2f} of ${budget.per_month:.2f} "
+                  f"spent this month, this post costs ${price:.3f}")
+        self.store.annotate(delivery_id, reason=reason, kind="budget")
+        log.info("channel %s: %s", channel.id, reason)
+        return True
 
     async def tick(self) -> int:
         """Start publishing the next due delivery of every idle channel; returns how many."""
@@ -102,7 +129,7 @@ class Publisher:
             due = self.store.next_due(channel.id, now)
             if due is None or due[1] > now:
                 continue
-            if self.gate(channel, now) is not None:
+            if self.gate(channel, now, due[0]) is not None:
                 continue
             claimed = self.store.claim(due[0], self.owner, LEASE)
             if claimed is None:
@@ -120,7 +147,7 @@ class Publisher:
             due = self.store.next_due(channel.id, now)
             if due is None:
                 continue
-            gate = self.gate(channel, now)
+            gate = self.gate(channel, now, due[0])
             if gate is not None and gate.until is None:
                 continue
             times.append(max(due[1], gate.until if gate and gate.until else due[1]))
@@ -172,9 +199,10 @@ class Publisher:
     def _sent(self, channel: ChannelBase, claimed: Claimed, attempt: int | None,
               receipt: Receipt, label: str, outcome: str = "sent") -> None:
         self.stats["sent"] += 1
+        cost = self.price(channel, claimed.text) if outcome in ("sent", "found") else None
         self.store.finish(claimed.id, attempt, state=DeliveryState.SENT, outcome=outcome,
                           remote_id=receipt.remote_id, remote_url=receipt.url,
-                          note=receipt.note or None)
+                          note=receipt.note or None, cost=cost)
         self.store.update_channel(channel.id, last_success_at=self.clock.now(),
                                   blocked_until=None)
         log.info("%s: sent %s%s", label, receipt.url or receipt.remote_id,
@@ -285,6 +313,18 @@ class Publisher:
                         "(check the channel, then `syndicator retry %s` or `syndicator skip "
                         "%s`)", delivery_id, claimed.channel_id, delivery_id, delivery_id)
         return len(ids)
+
+
+_URL = re.compile(r"https?://|\bwww\.", re.I)
+
+
+def month_start(moment: datetime) -> datetime:
+    return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def next_month(moment: datetime) -> datetime:
+    start = month_start(moment)
+    return (start + timedelta(days=32)).replace(day=1)
 
 
 def _short(text: str, size: int = 60) -> str:

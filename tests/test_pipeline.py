@@ -203,3 +203,23 @@ async def test_oversized_and_silent_feeds_fail_clearly(
     messages = sorted(r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
     assert "larger than" in messages[0] and "max_bytes" in messages[0]
     assert "no answer within 1s" in messages[1] or "timeout" in messages[1].lower()
+
+
+async def test_budget_holds_posts_until_next_month_with_the_reason(
+        tmp_path: Path, feeds: FeedServer, telegram: FakeTelegramAPI) -> None:
+    feeds.set("/en.xml", rss([Item("c", "Third", 1), Item("b", "Second", 2),
+                              Item("a", "First", 3)]))
+    config = make_config(tmp_path, feeds, telegram, channel={"budget": {
+        "per_month": 0.45, "price_per_post": 0.015, "price_per_post_with_link": 0.20}})
+    report = await poll(config)
+    assert report.sent == 2 and titles(telegram) == ["First", "Second"]
+    daemon = Daemon(config)
+    waiting = daemon.store.queue()
+    from syndicator.cli import status_data
+
+    status = status_data(config, daemon.store)
+    await daemon.close()
+    assert [(d["post"]["title"], d["state"], d["error_kind"]) for d in waiting] == [
+        ("Third", "scheduled", "budget")]
+    assert "$0.40 of $0.45 spent this month" in waiting[0]["last_error"]
+    assert status["channels"][0]["budget"] == {"per_month": 0.45, "spent_this_month": 0.4}

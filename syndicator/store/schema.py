@@ -101,6 +101,7 @@ class DeliveryRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cost: Mapped[float | None] = mapped_column(Float)
 
     post: Mapped[PostRow] = relationship(back_populates="deliveries")
 

@@ -327,6 +327,7 @@ class Store:
         remote_id: str | None = None,
         remote_url: str | None = None,
         note: str | None = None,
+        cost: float | None = None,
     ) -> None:
         """Record one attempt's outcome and move the delivery on, in one transaction."""
         now = self._now()
@@ -357,6 +358,7 @@ class Store:
                 row.sent_at = now
                 row.remote_id = remote_id
                 row.remote_url = remote_url
+                row.cost = cost
             if note is not None:
                 row.note = note
 
@@ -383,6 +385,25 @@ class Store:
                 DeliveryRow.state == DeliveryState.SENT.value,
                 DeliveryRow.sent_at >= to_db(since)).order_by(DeliveryRow.sent_at))
             return [m for m in (from_db(r) for r in rows) if m is not None]
+
+    def spend_since(self, channel_id: str, since: datetime) -> float:
+        """What the channel's posts cost since ``since`` (platforms that bill per post)."""
+        with self.session() as s:
+            total = s.scalar(select(func.sum(DeliveryRow.cost)).where(
+                DeliveryRow.channel_id == channel_id, DeliveryRow.sent_at >= to_db(since)))
+            return float(total or 0.0)
+
+    def delivery_text(self, delivery_id: int) -> str:
+        with self.session() as s:
+            row = s.get(DeliveryRow, delivery_id)
+            return (row.override_text or row.text) if row else ""
+
+    def annotate(self, delivery_id: int, *, reason: str, kind: str) -> None:
+        """Say why a delivery waits, without changing its state (shown by `queue`)."""
+        with self.session() as s, s.begin():
+            row = s.get(DeliveryRow, delivery_id)
+            if row is not None and (row.last_error, row.error_kind) != (reason, kind):
+                row.last_error, row.error_kind = reason, kind
 
     def claimed(self, delivery_id: int) -> Claimed | None:
         """A delivery in the shape the publisher uses (for reconciling held or reaped ones)."""
@@ -531,6 +552,7 @@ def _delivery_dict(row: DeliveryRow) -> dict[str, Any]:
         "note": row.note,
         "created_at": from_db(row.created_at),
         "sent_at": from_db(row.sent_at),
+        "cost": row.cost,
         "post": _post_dict(row.post),
     }
 
