@@ -493,4 +493,16 @@ def load_config(
         raise ConfigError(str(file), [f"{where}malformed YAML: {problem}"]) from None
     settings = parse_settings(data, source=str(file), environ=env,
                               require_secrets=require_secrets)
-    return LoadedConfig(settings=settings, path=file.resolve())
+    return LoadedConfig(settings=_resolve_paths(settings, file.resolve().parent),
+                        path=file.resolve())
+
+
+def _resolve_paths(settings: Settings, base: Path) -> Settings:
+    """Folders named in the file are relative to the file, not to the working directory."""
+    channels = []
+    for channel in settings.channels:
+        folder = getattr(channel, "share_dir", None)
+        if isinstance(folder, str) and not Path(folder).expanduser().is_absolute():
+            channel = channel.model_copy(update={"share_dir": str(base / folder)})
+        channels.append(channel)
+    return settings.model_copy(update={"channels": channels})

@@ -8,7 +8,6 @@ the real daemon against them, printing each message as the sandbox channel recei
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -16,19 +15,20 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
-from syndicator.config import load_config
+from syndicator.config import ChannelBase, LoadedConfig, load_config
 from syndicator.lock import DaemonLock, LockedError, lock_path
 from syndicator.sandbox.feeds import FeedServer
-from syndicator.sandbox.telegram import FakeTelegramAPI, SentMessage
+from syndicator.sandbox.platforms import Sandbox
 
 DEMO_FEEDS = Path(__file__).resolve().parent / "sandbox" / "demo"
-TOKEN_ENV = "SYNDICATOR_DEMO_BOT_TOKEN"
-DEMO_TOKEN = "100000:sandbox-demo-token"
 CHATS = {"en": "@demo_news_en", "fa": "@demo_news_fa"}
 INITIAL = 8
 
 CONFIG = """\
-# Written by `syndicator demo` (ports change every run). Everything here is on loopback.
+# Written by `syndicator demo` (the feed port changes every run). The demo runs this config
+# with `--sandbox` semantics: every channel talks to a local stand-in of its platform, so the
+# credentials below are never read. `syndicator run --sandbox --config FILE` does the same
+# with your own config.
 storage: sqlite:///syndicator.db
 feeds:
   - id: en
@@ -48,19 +48,36 @@ channels:
     platform: telegram
     feeds: [en]
     chat: "{chat_en}"
-    api_url: {telegram}
     credentials:
-      bot_token: ${{{token_env}}}
+      bot_token: ${{TELEGRAM_BOT_TOKEN}}
   - id: tg-fa
     platform: telegram
     feeds: [fa]
     chat: "{chat_fa}"
-    api_url: {telegram}
     credentials:
-      bot_token: ${{{token_env}}}
+      bot_token: ${{TELEGRAM_BOT_TOKEN}}
     schedule:
       min_spacing: 10s
       timezone: Asia/Tehran
+  - id: x-en
+    platform: twitter
+    feeds: [en]
+    credentials:
+      consumer_key: ${{X_CONSUMER_KEY}}
+      consumer_secret: ${{X_CONSUMER_SECRET}}
+      access_token: ${{X_ACCESS_TOKEN}}
+      access_token_secret: ${{X_ACCESS_TOKEN_SECRET}}
+    budget: {{per_month: 5, price_per_post: 0.015, price_per_post_with_link: 0.20}}
+  - id: fb-fa
+    platform: facebook
+    feeds: [fa]
+    page_id: "104857600123456"
+    credentials:
+      page_token: ${{FACEBOOK_PAGE_TOKEN}}
+  - id: wa
+    platform: whatsapp
+    feeds: [en, fa]
+    share_dir: share
 """
 
 
@@ -102,10 +119,8 @@ class Edition:
         return xml.encode("utf-8")
 
 
-def _arrived(message: SentMessage) -> None:
-    first = message.plain_text.strip().splitlines()[0] if message.plain_text.strip() else ""
-    print(f"  >> sandbox Telegram {message.chat} received message #{message.message_id}: "
-          f"{first[:90]}", flush=True)
+def _arrived(channel: ChannelBase, first_line: str, where: str) -> None:
+    print(f"  >> sandbox {where} ({channel.id}) received: {first_line[:90]}", flush=True)
 
 
 async def _demo(directory: Path, duration: float | None, interval: float) -> int:
@@ -115,25 +130,21 @@ async def _demo(directory: Path, duration: float | None, interval: float) -> int
     for stale in directory.glob("syndicator.db*"):
         if not stale.name.endswith(".lock"):
             stale.unlink()
-    os.environ.setdefault(TOKEN_ENV, DEMO_TOKEN)
     editions = {name: Edition.load(name) for name in ("en", "fa")}
     start = datetime.now(UTC)
     for edition in editions.values():
         for n in range(INITIAL):
             edition.reveal(start - timedelta(minutes=20 * (INITIAL - n)))
 
-    async with FeedServer() as feeds, FakeTelegramAPI(
-            tokens=[os.environ[TOKEN_ENV]], chats=list(CHATS.values()),
-            bot_username="syndicator_demo_bot", on_message=_arrived) as telegram:
+    async with FeedServer() as feeds:
         for name, edition in editions.items():
             feeds.set(f"/{name}/feed.xml", edition.body())
         config_path = directory / "config.yaml"
         config_path.write_text(CONFIG.format(
             feed_en=feeds.url("/en/feed.xml"), feed_fa=feeds.url("/fa/feed.xml"),
-            telegram=telegram.url, chat_en=CHATS["en"], chat_fa=CHATS["fa"],
-            token_env=TOKEN_ENV), encoding="utf-8")
-        config = load_config(config_path)
-        lock_file = lock_path(config.storage_url)
+            chat_en=CHATS["en"], chat_fa=CHATS["fa"]), encoding="utf-8")
+        loaded = load_config(config_path, require_secrets=False)
+        lock_file = lock_path(loaded.storage_url)
         lock = DaemonLock(lock_file) if lock_file else None
         try:
             if lock:
@@ -141,13 +152,17 @@ async def _demo(directory: Path, duration: float | None, interval: float) -> int
         except LockedError as exc:
             print(f"syndicator demo: {exc}", file=sys.stderr)
             return 3
+        box = Sandbox(loaded.settings, announce=_arrived)
+        await box.__aenter__()
+        config = LoadedConfig(settings=box.settings, path=loaded.path)
         print(
             "syndicator demo: the real daemon, on this machine only (no network, no "
             "credentials).\n"
             f"  feeds     {feeds.url('/en/feed.xml')}  and  {feeds.url('/fa/feed.xml')}"
             f"  (a new article every {interval:.0f}s)\n"
-            f"  telegram  sandbox Bot API at {telegram.url}, channels {CHATS['en']} and "
-            f"{CHATS['fa']}\n"
+            f"  channels  Telegram {CHATS['en']} and {CHATS['fa']}, X, a Facebook Page and "
+            f"WhatsApp share links, each on a local stand-in of its platform\n"
+            f"  share     {directory / 'share' / 'index.html'} (the WhatsApp share page)\n"
             f"  config    {config_path}\n"
             f"In another shell:  syndicator queue --config {config_path}   "
             f"(or status, history)\nCtrl-C stops the demo.\n", flush=True)
@@ -172,10 +187,11 @@ async def _demo(directory: Path, duration: float | None, interval: float) -> int
         finally:
             newsroom.cancel()
             await daemon.close()
+            await box.__aexit__(None, None, None)
             if lock:
                 lock.release()
-        total = len(telegram.messages)
-        print(f"\nsyndicator demo: {total} message(s) reached the sandbox channels. "
+        sent = sum(daemon.publisher.stats[k] for k in ("sent",))
+        print(f"\nsyndicator demo: {sent} message(s) reached the sandbox platforms. "
               f"Inspect them with:  syndicator history --config {config_path}")
     return 0
 

@@ -41,6 +41,11 @@ _UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufeff\uff
 # of every message composed around it. Marks (U+200E/U+200F) and ZWNJ (needed by Persian) stay.
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _C1 = re.compile("[\x80-\x9f]")
+# Numeric references that may name UTF-16 surrogates (U+D800-U+DFFF): some CMSs write emoji as
+# a JavaScript-style pair (&#55357;&#56832;); expat refuses them and feedparser's lenient parser
+# then crashes on the whole feed. The pattern is loose; values are checked in _surrogate_pair.
+_SURROGATE_REF = rb"&#(?:[xX]0*[dD][89a-fA-F][0-9a-fA-F]{2}|0*5[5-7][0-9]{3});"
+_SURROGATE_REFS = re.compile(b"(" + _SURROGATE_REF + b")(" + _SURROGATE_REF + b")?")
 _WEEKDAY = re.compile(r"^\s*[^\W\d_]{2,}\.?,\s*")
 # Folded away for duplicate-title detection only: tatweel, zero-width characters, bidi marks.
 _TITLE_IGNORABLE = re.compile("[\u0640\u200b-\u200f\u2060\u202a-\u202e\u2066-\u2069]")
@@ -161,7 +166,8 @@ def parse_feed(
         raise
     except Exception as exc:  # noqa: BLE001 - the promise is "FeedParseError or a feed"
         raise FeedParseError(
-            f"{url}: could not be read as a feed ({type(exc).__name__}: {_one_line(exc)})",
+            f"{url}: the feed reader failed on this body ({type(exc).__name__}: "
+            f"{_one_line(exc)}; the feed is probably broken, check it with a feed validator)",
             kind="internal", url=url, feed_id=feed_id,
         ) from exc
 
@@ -190,6 +196,8 @@ def _parse(
         response_headers["content-type"] = str(wanted["content-type"])
     # Never hand feedparser a str or URL: it would fetch or open it. Sanitising stays on
     # (content is shown to editors); its URI resolution still applies any xml:base.
+    if b"&#" in body:
+        body = _SURROGATE_REFS.sub(_surrogate_pair, body)
     data = feedparser.parse(
         io.BytesIO(body),
         response_headers=response_headers,
@@ -517,6 +525,24 @@ def _utc(value: object) -> datetime | None:
         return datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
     except (TypeError, ValueError, OverflowError):
         return None
+
+
+def _surrogate_pair(match: re.Match[bytes]) -> bytes:
+    """A high+low pair becomes the one reference it encodes; a lone surrogate becomes U+FFFD."""
+    def value(ref: bytes) -> int:
+        digits = ref[2:-1]
+        return int(digits[1:], 16) if digits[:1] in (b"x", b"X") else int(digits)
+
+    def alone(ref: bytes) -> bytes:
+        return b"&#65533;" if 0xD800 <= value(ref) <= 0xDFFF else ref
+
+    first, second = match.group(1), match.group(2)
+    if second is None:
+        return alone(first)
+    high, low = value(first), value(second)
+    if 0xD800 <= high <= 0xDBFF and 0xDC00 <= low <= 0xDFFF:
+        return b"&#%d;" % (0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+    return alone(first) + alone(second)
 
 
 def _localized_date(value: object) -> datetime | None:

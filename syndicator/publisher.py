@@ -205,7 +205,7 @@ class Publisher:
                           note=receipt.note or None, cost=cost)
         self.store.update_channel(channel.id, last_success_at=self.clock.now(),
                                   blocked_until=None)
-        log.info("%s: sent %s%s", label, receipt.url or receipt.remote_id,
+        log.info("%s: sent %s%s", label, _short(receipt.url or receipt.remote_id, 100),
                  f" ({receipt.note})" if receipt.note else "")
 
     def _uncertain(self, channel: ChannelBase, claimed: Claimed, attempt: int | None,

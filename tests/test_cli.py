@@ -194,14 +194,17 @@ def test_demo_runs_offline_and_shows_posts_arriving(tmp_path: Path) -> None:
          "--dir", str(tmp_path / "demo")], capture_output=True, text=True, timeout=90,
         env={k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "SYNDICATOR"))})
     assert result.returncode == 0, result.stderr
-    arrivals = [line for line in result.stdout.splitlines() if "received message" in line]
-    assert any("@demo_news_en" in line for line in arrivals)
-    assert any("@demo_news_fa" in line for line in arrivals)
-    assert len(arrivals) >= 7  # 3 + 3 backfilled, then new articles as they are published
+    arrivals = [line for line in result.stdout.splitlines() if "received:" in line]
+    for where in ("Telegram @demo_news_en", "Telegram @demo_news_fa", "X (x-en)",
+                  "Facebook page (fb-fa)"):
+        assert any(where in line for line in arrivals), where
+    assert any("خبر" in line or "ی" in line for line in arrivals)  # Persian arrives intact
+    share = (tmp_path / "demo" / "share" / "index.html").read_text(encoding="utf-8")
+    assert "wa.me/?text=" in share
     queue = subprocess.run([sys.executable, "-m", "syndicator", "history", "--json", "--config",
                             str(tmp_path / "demo" / "config.yaml")], capture_output=True,
                            text=True, timeout=60)
-    assert queue.returncode == 0 and len(json.loads(queue.stdout)) >= 7
+    assert queue.returncode == 0 and len(json.loads(queue.stdout)) >= 12
 
 
 def test_sigterm_lets_the_post_in_flight_finish(

@@ -43,8 +43,8 @@ LINK_EXCEPTIONS = {
 DATE_EXCEPTIONS = {
     "rss2/rss_2.0_nbcny.xml": "'Sat, Dec 16 2023 02:02:33 PM' (no zone, 12-hour clock): "
                               "feed-rs refuses it, feedparser reads 02:02:33 UTC",
-    "rss1/rss_1.0_example_1.xml": "feedparser takes the channel's dc:date for an item with "
-                                  "none; feed-rs leaves it empty",
+    "rss1/rss_1.0_example_1.xml": "item 2's dc:date '2017-06-13T03:18:00+00:0' has a cut "
+                                  "offset: feed-rs refuses it, feedparser reads it as UTC",
 }
 
 

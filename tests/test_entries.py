@@ -10,8 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from syndicator.entries import MAX_KEY, Entry, FeedParseError, ParsedFeed, normalize_link, \
-    parse_feed
+from syndicator.entries import (
+    MAX_KEY,
+    Entry,
+    FeedParseError,
+    ParsedFeed,
+    normalize_link,
+    parse_feed,
+)
 
 URL = "https://news.example.org/feed.xml"
 DEMO = Path(__file__).resolve().parents[1] / "syndicator" / "sandbox" / "demo"
@@ -351,7 +357,8 @@ def test_bundled_demo_feeds(edition: str) -> None:
     (b"", "empty", "empty response"),
     (b" \r\n\t ", "empty", "empty response"),
     (b"<!DOCTYPE html><html><head><title>Home</title></head><body><p>Hi</p></body></html>",
-     "html", "not an RSS or Atom feed (got an HTML page, served as text/html; check the feed URL)"),
+     "html",
+     "not an RSS or Atom feed (got an HTML page, served as text/html; check the feed URL)"),
     (b'<?xml version="1.0"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><body/></html>',
      "html", "got an HTML page"),
     (b'{"error": "rate limited", "code": 429}', "json", "got JSON"),
