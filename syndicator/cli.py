@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 the work ran but something failed (a feed, a post, a cr
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import asyncio
 import json
@@ -184,26 +185,45 @@ def _locked(config: LoadedConfig) -> DaemonLock | None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    config = _config(args)
+    config = _config(args, require_secrets=not args.sandbox)
     _setup_logs(args, config)
+    if args.sandbox:
+        sandbox_db = f"sqlite:///{config.base_dir / 'syndicator-sandbox.db'}"
+        config = LoadedConfig(settings=config.settings.model_copy(
+            update={"storage": sandbox_db}), path=config.path)
     lock = _locked(config)
     try:
-        return asyncio.run(_run(config))
+        return asyncio.run(_run(config, sandbox=args.sandbox))
     finally:
         if lock:
             lock.release()
 
 
-async def _run(config: LoadedConfig, stop: asyncio.Event | None = None) -> int:
+def _announce(channel: Any, first_line: str, where: str) -> None:
+    log.info("[sandbox] %s (%s) received: %s", where, channel.id, _clip(first_line, 100))
+
+
+async def _run(config: LoadedConfig, *, sandbox: bool = False) -> int:
     from syndicator.daemon import Daemon
 
-    stop = stop or asyncio.Event()
+    stop = asyncio.Event()
     _install_stop(asyncio.get_running_loop(), stop)
-    daemon = Daemon(config)
-    try:
-        await daemon.run(stop)
-    finally:
-        await daemon.close()
+    async with contextlib.AsyncExitStack() as stack:
+        if sandbox:
+            from syndicator.sandbox.platforms import Sandbox
+
+            box = await stack.enter_async_context(Sandbox(
+                config.settings, announce=_announce,
+                share_root=config.base_dir / "sandbox-share"))
+            config = LoadedConfig(settings=box.settings, path=config.path)
+            log.info("sandbox: every channel posts to a local stand-in of its platform; "
+                     "state in %s, WhatsApp share pages in %s", config.storage_url,
+                     config.base_dir / "sandbox-share")
+        daemon = Daemon(config)
+        try:
+            await daemon.run(stop)
+        finally:
+            await daemon.close()
     return OK
 
 
@@ -460,7 +480,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    add("run", cmd_run, "run the daemon in the foreground (SIGTERM or Ctrl-C stops it)")
+    p = add("run", cmd_run, "run the daemon in the foreground (SIGTERM or Ctrl-C stops it)")
+    p.add_argument("--sandbox", action="store_true",
+                   help="post to local stand-ins of every platform instead of the real ones, "
+                        "with a separate database: try a config safely and see every message")
     p = add("poll", cmd_poll, "poll every feed once, publish what is due, exit (for cron)")
     p.add_argument("--once", action="store_true", help="one cycle, then exit (required)")
     p.add_argument("--max-wait", type=float, default=60.0, metavar="SECONDS",

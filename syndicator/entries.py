@@ -22,8 +22,8 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-import feedparser
-from feedparser.urls import resolve_relative_uris
+import feedparser  # type: ignore[import-untyped]
+from feedparser.urls import resolve_relative_uris  # type: ignore[import-untyped]
 
 from syndicator.model import Post
 
@@ -325,9 +325,8 @@ def normalize_link(url: str) -> str:
         return text
     scheme = parts.scheme.lower()
     netloc = _normal_netloc(parts.netloc, scheme)
-    query = "&".join(
-        p for p in parts.query.split("&") if p and not p.split("=", 1)[0].lower().startswith("utm_")
-    )
+    kept = [p for p in parts.query.split("&") if p]
+    query = "&".join(p for p in kept if not p.split("=", 1)[0].lower().startswith("utm_"))
     try:
         return urlunsplit((scheme, netloc, parts.path, query, ""))
     except ValueError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -250,3 +251,42 @@ def test_a_killed_daemon_leaves_no_duplicate_and_no_loss(
     assert skipped.returncode == 0
     assert cli("poll", "--once", cwd=tmp_path).returncode == 0
     assert len(telegram.messages) == 2
+
+
+def test_run_sandbox_tries_a_real_config_without_credentials(
+        tmp_path: Path, servers: tuple[FeedServer, FakeTelegramAPI]) -> None:
+    feeds, telegram = servers
+    feeds.set("/en.xml", rss([Item("a", "Sandboxed headline", 1)]))
+    config = write_config(tmp_path, feeds, telegram, extra_channel="""
+  - id: fb
+    platform: facebook
+    feeds: [en]
+    page_id: "1234567890"
+    credentials:
+      page_token: ${FB_PAGE_TOKEN}
+""")
+    config.write_text(config.read_text().replace(f"    api_url: {telegram.url}\n", ""))
+    environ = {k: v for k, v in env().items() if k != "BOT_TOKEN"}
+    daemon = subprocess.Popen([sys.executable, "-m", "syndicator", "run", "--sandbox"],
+                              cwd=tmp_path, env=environ, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            time.sleep(0.3)
+            db = tmp_path / "syndicator-sandbox.db"
+            if db.exists():
+                with contextlib.suppress(sqlite3.OperationalError), sqlite3.connect(db) as conn:
+                    if conn.execute("select count(*) from deliveries where state='sent'"
+                                    ).fetchone()[0] == 2:
+                        break
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=10)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+    assert daemon.returncode == 0, err
+    assert "[sandbox] Telegram @news_en (tg) received: Sandboxed headline" in err
+    assert "[sandbox] Facebook page (fb) received: Sandboxed headline" in err
+    assert telegram.messages == []  # the real endpoint was never called
+    assert not (tmp_path / "state.db").exists()  # the real state is untouched
