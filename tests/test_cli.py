@@ -290,3 +290,21 @@ def test_run_sandbox_tries_a_real_config_without_credentials(
     assert "[sandbox] Facebook page (fb) received: Sandboxed headline" in err
     assert telegram.messages == []  # the real endpoint was never called
     assert not (tmp_path / "state.db").exists()  # the real state is untouched
+
+
+def test_check_online_verifies_feeds_and_credentials(
+        tmp_path: Path, servers: tuple[FeedServer, FakeTelegramAPI]) -> None:
+    feeds, telegram = servers
+    feeds.set("/en.xml", rss([Item("a", "Post", 1)]))
+    write_config(tmp_path, feeds, telegram)
+    good = cli("check", cwd=tmp_path)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "ok   feed en: 1 entries" in good.stdout
+    assert "ok   channel tg (telegram): posting as @syndicator_test_bot" in good.stdout
+    feeds.status("/en.xml", 404)
+    bad = cli("check", cwd=tmp_path, environ=env(BOT_TOKEN="1:WRONG-check-token"))
+    assert bad.returncode == 1
+    lines = bad.stdout.splitlines()
+    assert any(line.startswith("FAIL feed en:") and "404" in line for line in lines)
+    assert any(line.startswith("FAIL channel tg (telegram):") for line in lines)
+    assert "WRONG-check-token" not in bad.stdout + bad.stderr
