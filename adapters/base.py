@@ -15,6 +15,13 @@ from syndicator.config import ChannelBase
 from syndicator.model import Account, Limits, Message, Receipt
 
 
+_COUNTING = {
+    "utf16": "UTF-16 units after entity parsing",
+    "x-weighted": "X weighted characters, URLs count 23",
+    "chars": "characters",
+}
+
+
 class Adapter(abc.ABC):
     """Publishes messages to one channel of one platform."""
 
@@ -33,6 +40,17 @@ class Adapter(abc.ABC):
     def measure(cls, text: str) -> int:
         """The length of ``text`` as the platform counts it against ``limits.max_length``."""
         return len(text)
+
+    @classmethod
+    def problems(cls, text: str) -> list[str]:
+        """Why the platform would refuse ``text`` as a post (empty if it would accept it)."""
+        if not text.strip():
+            return ["the message is empty"]
+        length = cls.measure(text)
+        if length > cls.limits.max_length:
+            return [f"too long: {length} of {cls.limits.max_length} "
+                    f"({_COUNTING.get(cls.limits.counting, cls.limits.counting)})"]
+        return []
 
     def secret(self, name: str) -> str:
         """The value of one credential, read from the env var the YAML names."""

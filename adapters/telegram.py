@@ -170,11 +170,28 @@ class TelegramAdapter(Adapter):
 
     platform: ClassVar[str] = PLATFORM
     default_api_url: ClassVar[str] = "https://api.telegram.org"
+    # min_interval: Bot API FAQ, "avoid sending more than one message per second" to a chat.
     limits: ClassVar[Limits] = Limits(max_length=4096, counting="utf16",
                                       caption_length=CAPTION_LIMIT, parse_mode="HTML",
-                                      media=True)
+                                      media=True, min_interval=1.0)
 
     channel: TelegramChannel
+
+    @classmethod
+    def measure(cls, text: str) -> int:
+        """Telegram counts what readers see: the text after HTML entity parsing."""
+        try:
+            return utf16_len(parse_html(text)[0])
+        except TelegramHTMLError:
+            return utf16_len(text)
+
+    @classmethod
+    def problems(cls, text: str) -> list[str]:
+        try:
+            parse_html(text)
+        except TelegramHTMLError as exc:
+            return [f"Telegram would refuse the HTML: {exc.message}"]
+        return super().problems(text)
 
     def __init__(self, channel: ChannelBase) -> None:
         if not isinstance(channel, TelegramChannel):

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import threading
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +27,7 @@ from syndicator.errors import (
     UncertainError,
 )
 from syndicator.model import Account, Limits, Message, Receipt
+from syndicator.text import weighted_length
 
 #: The host tweepy 4.17 hard-codes in ``BaseClient.request`` (tweepy/client.py:65).
 TWEEPY_HOST = "https://api.twitter.com"
@@ -418,69 +417,3 @@ def _matches(message: Message, text: str, urls: list[str]) -> bool:
 
 def _norm(url: str) -> str:
     return url.strip().rstrip("/")
-
-
-# -- length, as X counts it (twitter-text v3) -------------------------------------------------
-
-# twitter-text config/v3.json: weight 1 in these ranges, 2 elsewhere; every URL weighs 23;
-# an emoji sequence weighs 2 whatever its code points. Text is NFC-normalised first.
-_LIGHT = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
-_URL_WEIGHT = 23
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_PATH = r"(?::\d{1,5})?(?:[/?#][A-Za-z0-9\-._~/?#\[\]@!$&()*+,;=%:]*)?"
-_MARKS = "\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_TRAILING = ".,:;!?)]}-"
-_TCO = re.compile(r"https?://t\.co/[A-Za-z0-9]+", re.IGNORECASE)
-_PICTO = ("\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u2199\u21a9\u21aa\u231a\u231b"
-          "\u2328\u23cf\u23e9-\u23f3\u23f8-\u23fa\u24c2\u25aa\u25ab\u25b6\u25c0"
-          "\u25fb-\u25fe\u2600-\u27bf\u2934\u2935\u2b05-\u2b07\u2b1b\u2b1c\u2b50\u2b55"
-          "\u3030\u303d\u3297\u3299\U0001f000-\U0001faff")
-_EMOJI_MOD = "\ufe0e\ufe0f\U0001f3fb-\U0001f3ff"
-_EMOJI = (f"[\U0001f1e6-\U0001f1ff]{{2}}|[0-9#*]\ufe0f?\u20e3"
-          f"|[{_PICTO}][{_EMOJI_MOD}]*[\U000e0020-\U000e007f]*"
-          f"(?:\u200d[{_PICTO}][{_EMOJI_MOD}]*)*")
-_TOKENS = re.compile(
-    rf"(?P<url>https?://(?:{_LABEL}\.)+[A-Za-z]{{2,63}}(?![A-Za-z0-9_-]){_PATH})"
-    rf"|(?P<odd>https?://[^\s{_MARKS}]*)"
-    rf"|(?P<domain>(?<![A-Za-z0-9_@.:/-])(?:{_LABEL}\.)+[A-Za-z]{{2,63}}(?![A-Za-z0-9_-])"
-    rf"{_PATH})"
-    rf"|(?P<idn>(?<![A-Za-z0-9_@.:/-])(?:{_LABEL}\.)+[^\W\d_]{{2,63}}[^\s{_MARKS}]*)"
-    rf"|(?P<emoji>{_EMOJI})")
-
-
-def weighted_length(text: str) -> int:
-    """The length X counts against 280, never less than X's own count.
-
-    Exact for plain text, ordinary links and emoji (twitter-text's conformance cases); where
-    X's URL rules are too intricate to mirror (hosts with underscores or non-ASCII letters,
-    bare domains) it counts the larger of the possible readings, so a post that fits here
-    fits at X.
-    """
-    text = unicodedata.normalize("NFC", text)
-    total, last = 0, 0
-    for match in _TOKENS.finditer(text):
-        total += _raw_weight(text[last:match.start()])
-        token, kind = match.group(0), match.lastgroup
-        if kind == "emoji":
-            total += 2
-        elif kind == "odd" or (kind == "url" and _long_tco(token)):
-            total += max(_URL_WEIGHT, _raw_weight(token))  # X may or may not see a link
-        elif kind == "idn":
-            total += _URL_WEIGHT + _raw_weight(token)
-        else:
-            tco = _TCO.match(token) if kind == "url" else None
-            core = tco.group(0) if tco else token.rstrip(_TRAILING)
-            link = _URL_WEIGHT if kind == "url" else max(_URL_WEIGHT, _raw_weight(core))
-            total += link + _raw_weight(token[len(core):])
-        last = match.end()
-    return total + _raw_weight(text[last:])
-
-
-def _raw_weight(text: str) -> int:
-    return sum(1 if any(lo <= ord(c) <= hi for lo, hi in _LIGHT) else 2 for c in text)
-
-
-def _long_tco(url: str) -> bool:
-    # twitter-text ignores t.co links whose slug is longer than 40 characters.
-    host, _, slug = url.partition("://")[2].partition("/")
-    return host.lower() == "t.co" and len(slug.split("?")[0]) > 40

@@ -17,6 +17,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from syndicator import __version__, logs
@@ -303,17 +304,36 @@ def cmd_history(args: argparse.Namespace) -> int:
     return OK
 
 
-def _delivery_action(args: argparse.Namespace, action: Callable[[Store, int], dict[str, Any]],
-                     verb: str) -> int:
+def _actor() -> str:
+    import getpass
+
+    return os.environ.get("SYNDICATOR_USER") or getpass.getuser()
+
+
+def _desk(args: argparse.Namespace) -> Any:
+    from syndicator.desk import Desk
+
     config = _config(args, require_secrets=False)
-    store = _store(config)
+    return Desk(_store(config), config.settings)
+
+
+def _delivery_action(args: argparse.Namespace, action: Callable[[Any], dict[str, Any]],
+                     verb: str) -> int:
+    from syndicator.desk import EditRefused
+
     try:
-        result = action(store, args.delivery)
+        result = action(_desk(args))
+    except EditRefused as exc:
+        print("syndicator: refused: the platform would not accept this text:",
+              file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return FAILED
     except LookupError as exc:
         raise CommandError(str(exc).strip("'\""), FAILED) from None
     except ValueError as exc:
         raise CommandError(str(exc), FAILED) from None
-    if args.json:
+    if getattr(args, "json", False):
         _print_json(_public_delivery(result))
     else:
         print(f"delivery {result['id']} ({result['channel']}): {verb}, now {result['state']}")
@@ -321,14 +341,90 @@ def _delivery_action(args: argparse.Namespace, action: Callable[[Store, int], di
 
 
 def cmd_retry(args: argparse.Namespace) -> int:
-    return _delivery_action(args, lambda s, i: s.retry(i), "queued again")
+    return _delivery_action(args, lambda d: d.retry(args.delivery, _actor()), "queued again")
 
 
 def cmd_skip(args: argparse.Namespace) -> int:
-    allowed = (DeliveryState.SCHEDULED, DeliveryState.HELD, DeliveryState.UNCERTAIN,
-               DeliveryState.FAILED)
-    return _delivery_action(args, lambda s, i: s.set_state(
-        i, DeliveryState.SKIPPED, allowed_from=allowed, note="skipped by an editor"), "skipped")
+    return _delivery_action(args, lambda d: d.skip(args.delivery, _actor()), "skipped")
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    return _delivery_action(args, lambda d: d.approve(args.delivery, _actor()), "approved")
+
+
+def cmd_hold(args: argparse.Namespace) -> int:
+    return _delivery_action(args, lambda d: d.hold(args.delivery, _actor()),
+                            "held for approval")
+
+
+def cmd_reschedule(args: argparse.Namespace) -> int:
+    def act(desk: Any) -> dict[str, Any]:
+        delivery = desk.store.delivery(args.delivery)
+        if delivery is None:
+            raise LookupError(f"no delivery {args.delivery} (see `syndicator queue`)")
+        zone = desk.channel(delivery["channel"]).schedule.timezone
+        return desk.reschedule(args.delivery, parse_when(args.at, zone, _now()), _actor())
+
+    return _delivery_action(args, act, f"moved to {args.at}")
+
+
+def parse_when(text: str, zone: str, now: datetime) -> datetime:
+    """``+30m`` / ``in 2h``, ``HH:MM`` (next one, channel time) or an ISO date and time."""
+    from zoneinfo import ZoneInfo
+
+    from syndicator.durations import parse_duration
+
+    raw = text.strip()
+    if raw.startswith(("+", "in ")):
+        return now + parse_duration(raw.removeprefix("+").removeprefix("in ").strip())
+    tz = ZoneInfo(zone)
+    try:
+        if len(raw) <= 5 and ":" in raw:
+            hour, minute = (int(x) for x in raw.split(":"))
+            local = now.astimezone(tz).replace(hour=hour, minute=minute, second=0,
+                                               microsecond=0)
+            if local < now:
+                from datetime import timedelta
+
+                local += timedelta(days=1)
+            return local
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise CommandError(f"--at {text!r}: write +30m, HH:MM (in {zone}), or "
+                           "2026-12-01T09:00 (in the channel's time zone)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
+def cmd_edit(args: argparse.Namespace) -> int:
+    if args.revert:
+        return _delivery_action(args, lambda d: d.revert(args.delivery, _actor()),
+                                "back to the template text")
+    text = _edit_text(args)
+    return _delivery_action(args, lambda d: d.edit(args.delivery, text, _actor()), "edited")
+
+
+def _edit_text(args: argparse.Namespace) -> str:
+    if args.text is not None:
+        return str(args.text)
+    if args.file:
+        return sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
+    import shlex
+    import subprocess
+    import tempfile
+
+    desk = _desk(args)
+    current = desk.store.delivery(args.delivery)
+    if current is None:
+        raise CommandError(f"no delivery {args.delivery} (see `syndicator queue`)", FAILED)
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    with tempfile.NamedTemporaryFile("w+", suffix=".txt", encoding="utf-8",
+                                     delete=False) as handle:
+        handle.write(current["text"])
+    try:
+        subprocess.run([*shlex.split(editor), handle.name], check=True)
+        return Path(handle.name).read_text(encoding="utf-8")
+    finally:
+        os.unlink(handle.name)
 
 
 def _channel_arg(config: LoadedConfig, channel_id: str) -> None:
@@ -341,8 +437,9 @@ def _channel_arg(config: LoadedConfig, channel_id: str) -> None:
 def cmd_pause(args: argparse.Namespace) -> int:
     config = _config(args, require_secrets=False)
     _channel_arg(config, args.channel)
-    _store(config).update_channel(args.channel, paused=True,
-                                  paused_reason=args.reason or "paused by an admin")
+    from syndicator.desk import Desk
+
+    Desk(_store(config), config.settings).pause(args.channel, _actor(), args.reason)
     print(f"channel {args.channel}: paused (posts wait in the queue; "
           f"`syndicator resume {args.channel}` to continue)")
     return OK
@@ -351,10 +448,9 @@ def cmd_pause(args: argparse.Namespace) -> int:
 def cmd_resume(args: argparse.Namespace) -> int:
     config = _config(args, require_secrets=False)
     _channel_arg(config, args.channel)
-    store = _store(config)
-    state = store.channel_state(args.channel)
-    requeued = store.requeue_auth_failures(args.channel, None) if state.paused else 0
-    store.update_channel(args.channel, paused=False, paused_reason=None, blocked_until=None)
+    from syndicator.desk import Desk
+
+    requeued = Desk(_store(config), config.settings).resume(args.channel, _actor())
     print(f"channel {args.channel}: resumed" +
           (f"; {requeued} post(s) that failed for the pausing reason are queued again"
            if requeued else ""))
@@ -506,10 +602,25 @@ def build_parser() -> argparse.ArgumentParser:
     for name, func, help_ in (
         ("retry", cmd_retry, "queue a failed, uncertain or skipped delivery again, due now"),
         ("skip", cmd_skip, "never send this delivery"),
+        ("approve", cmd_approve, "let a held delivery go out"),
+        ("hold", cmd_hold, "keep a delivery back until someone approves it"),
+        ("reschedule", cmd_reschedule, "move a waiting delivery to another time"),
+        ("edit", cmd_edit, "replace one delivery's text (checked by the platform's rules)"),
     ):
         p = add(name, func, help_)
         p.add_argument("delivery", type=int, metavar="DELIVERY", help="delivery id (see queue)")
         p.add_argument("--json", action="store_true", help="machine-readable output")
+        if name == "reschedule":
+            p.add_argument("--at", required=True, metavar="TIME",
+                           help="+30m, HH:MM or 2026-12-01T09:00 (channel's time zone)")
+        if name == "edit":
+            source = p.add_mutually_exclusive_group(required=True)
+            source.add_argument("--text", help="the new text")
+            source.add_argument("--file", metavar="F", help="read the text from a file (- for stdin)")
+            source.add_argument("--editor", action="store_true",
+                                help="edit the current text in $VISUAL / $EDITOR")
+            source.add_argument("--revert", action="store_true",
+                                help="drop the override: back to the template text")
     p = add("pause", cmd_pause, "stop publishing to a channel (posts keep queueing)")
     p.add_argument("channel", metavar="CHANNEL")
     p.add_argument("--reason", help="shown in status")

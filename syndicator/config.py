@@ -195,6 +195,8 @@ class ChannelBase(_Model):
     on_uncertain: Literal["hold", "retry"] = "hold"
     timeout: Duration = timedelta(seconds=20)
     budget: Budget | None = None
+    approval: Literal["none", "required"] = "none"
+    auto_approve_after: Duration | None = None
 
     required_credentials: ClassVar[tuple[str, ...]] = ()
 

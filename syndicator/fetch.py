@@ -201,8 +201,8 @@ class FeedFetcher:
         async with self._slot((target.scheme, target.host, target.port)):
             try:
                 async with asyncio.timeout(seconds):
-                    return await self._get(session, url, headers, etag, last_modified,
-                                           max_bytes)
+                    return await self._get(session, url, target, headers, etag,
+                                           last_modified, max_bytes)
             except FetchError:
                 raise
             except TimeoutError:
@@ -218,13 +218,14 @@ class FeedFetcher:
         self,
         session: aiohttp.ClientSession,
         url: str,
+        target: URL,
         headers: dict[str, str],
         etag: str | None,
         last_modified: str | None,
         max_bytes: int,
     ) -> FetchResult:
         # aiohttp counts the redirect answer that exceeds the limit, hence the + 1.
-        async with session.get(url, headers=headers, allow_redirects=True,
+        async with session.get(target, headers=headers, allow_redirects=True,
                                max_redirects=MAX_REDIRECTS + 1) as resp:
             kept = {k: resp.headers[k] for k in _KEPT_HEADERS if k in resp.headers}
             new_etag = resp.headers.get("ETag")

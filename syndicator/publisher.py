@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from adapters.base import Adapter
 from syndicator.clock import Clock, from_db
 from syndicator.config import ChannelBase, RetryPolicy, Settings
+from syndicator.durations import format_duration
 from syndicator.errors import (
     AuthError,
     DuplicateError,
@@ -123,6 +124,12 @@ class Publisher:
         now = self.clock.now()
         started = 0
         for channel in self.settings.channels:
+            if channel.approval == "required" and channel.auto_approve_after is not None:
+                released = self.store.auto_approve(channel.id, now - channel.auto_approve_after)
+                if released:
+                    log.info("channel %s: %d held post(s) approved automatically after %s",
+                             channel.id, len(released), format_duration(
+                                 channel.auto_approve_after))
             task = self.in_flight.get(channel.id)
             if task is not None and not task.done():
                 continue

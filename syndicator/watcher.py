@@ -175,5 +175,7 @@ class Watcher:
                                        last_error=f"template error: {exc}"))
                 log.error("channel %s: template error: %s", channel.id, exc)
                 continue
-            out.append(NewDelivery(channel.id, text, now + channel.schedule.delay))
+            state = (DeliveryState.HELD if channel.approval == "required"
+                     else DeliveryState.SCHEDULED)
+            out.append(NewDelivery(channel.id, text, now + channel.schedule.delay, state))
         return out

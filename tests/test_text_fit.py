@@ -23,16 +23,31 @@ from syndicator.text import (
 )
 
 PLAIN = {
-    "latin": ["news", "Breaking", "the", "Tehran", "Prishtinë", "naïve", "U.S.", "e\u0301clair",
-              "Internationalization", "Donaudampfschifffahrtsgesellschaft"],
+    "latin": [
+        "news",
+        "Breaking",
+        "the",
+        "Tehran",
+        "Prishtinë",
+        "naïve",
+        "U.S.",
+        "e\u0301clair",
+        "Internationalization",
+        "Donaudampfschifffahrtsgesellschaft",
+    ],
     "persian": ["خبر", "می\u200cخواهم", "رئیس\u200cجمهور", "ایران", "گفت\u200cوگو", "۱۴۰۳"],
     "arabic": ["مُحَمَّد", "العربية", "السلام", "٢٠٢٤", "ســـلام"],
     "emoji": ["👨\u200d👩\u200d👧\u200d👦", "❤️\u200d🔥", "🧑🏽\u200d💻", "🇮🇷", "🇦🇱", "1️⃣", "👍🏽"],
     "cjk": ["故人西辞黄鹤楼", "日本語のニュース"],
 }
 ATOMIC = {
-    "url": ["https://example.com/news/2024/10/story", "example.org", "http://t.co/abc123",
-            "https://fa.wikipedia.org/wiki/ایران", "bbc.co.uk/persian?x=1&y=2"],
+    "url": [
+        "https://example.com/news/2024/10/story",
+        "example.org",
+        "http://t.co/abc123",
+        "https://fa.wikipedia.org/wiki/ایران",
+        "bbc.co.uk/persian?x=1&y=2",
+    ],
     "hashtag": ["#Iran", "#ایران", "#هوش_مصنوعی", "#News2024", "#Shqipëri", "#می\u200cخواهم"],
     "entity": ["&amp;", "&#x27;", "&lt;", "&#1575;", "&quot;"],
     "tag": ["<b>", "</b>", "<i>", "</i>", '<a href="https://example.com/?a=1&amp;b=2">', "</a>"],
@@ -151,8 +166,13 @@ def _telegram_length(html: str) -> int:
 
 
 def _field(kind: str) -> st.SearchStrategy[str]:
-    words = st.sampled_from(PLAIN["latin"] + PLAIN["persian"] + PLAIN["arabic"] + PLAIN["emoji"]
-                            + ["AT&T", "<3", "a < b", "\"quoted\""])
+    words = st.sampled_from(
+        PLAIN["latin"]
+        + PLAIN["persian"]
+        + PLAIN["arabic"]
+        + PLAIN["emoji"]
+        + ["AT&T", "<3", "a < b", '"quoted"']
+    )
     return st.lists(words, min_size=1 if kind == "title" else 0, max_size=40).map(" ".join)
 
 
@@ -172,13 +192,20 @@ def test_fit_template_fits_or_says_why(
     else:
         template, measure = TELEGRAM_TEMPLATE, _telegram_length
     fields: dict[str, Any] = {
-        "title": title, "summary": summary, "hashtags": tags, "link": "https://example.com/n/1",
+        "title": title,
+        "summary": summary,
+        "hashtags": tags,
+        "link": "https://example.com/n/1",
     }
     original = dict(fields)
     try:
         fitted = fit_template(
-            template.render, fields, limit, measure,
-            drop=["hashtags"], shorten=["summary", "title"],
+            template.render,
+            fields,
+            limit,
+            measure,
+            drop=["hashtags"],
+            shorten=["summary", "title"],
         )
     except FitError as error:
         bare = template.render({**fields, "title": "", "summary": "", "hashtags": []})
@@ -203,26 +230,42 @@ def test_fit_template_drops_then_shortens_in_order() -> None:
         "hashtags": ["#Albania", "#Energy", "#Balkans"],
         "link": "https://example.com/news/1",
     }
-    html = fit_template(TELEGRAM_TEMPLATE.render, fields, 4096, _telegram_length,
-                        drop=["hashtags"], shorten=["summary", "title"])
+    html = fit_template(
+        TELEGRAM_TEMPLATE.render,
+        fields,
+        4096,
+        _telegram_length,
+        drop=["hashtags"],
+        shorten=["summary", "title"],
+    )
     assert html.dropped == () and html.shortened == ()
-    fitted = fit_template(TELEGRAM_TEMPLATE.render, fields, 150, _telegram_length,
-                          drop=["hashtags"], shorten=["summary", "title"])
+    fitted = fit_template(
+        TELEGRAM_TEMPLATE.render,
+        fields,
+        150,
+        _telegram_length,
+        drop=["hashtags"],
+        shorten=["summary", "title"],
+    )
     assert fitted.dropped == ("hashtags",)
     assert fitted.shortened == ("summary",)
     assert fitted.fields["summary"].endswith("…")
     assert _telegram_length(fitted.text) <= 150
-    some_tags = fit_template(X_TEMPLATE.render, fields, 100, weighted_length,
-                             drop=["hashtags"], shorten=["title"])
+    some_tags = fit_template(
+        X_TEMPLATE.render, fields, 100, weighted_length, drop=["hashtags"], shorten=["title"]
+    )
     assert some_tags.fields["hashtags"] == ["#Albania"]
     assert some_tags.shortened == ("hashtags",)
 
 
 def test_fit_template_empties_a_field_below_its_minimum() -> None:
-    fields = {"title": "Short title", "summary": "A summary that would be cut to a stub", "link": ""}
+    fields = {
+        "title": "Short title",
+        "summary": "A summary that would be cut to a stub",
+        "link": "",
+    }
     render = jinja2.Template("{{ title }}{% if summary %}\n{{ summary }}{% endif %}").render
-    fitted = fit_template(render, fields, 20, len, shorten=["summary"],
-                          min_keep={"summary": 12})
+    fitted = fit_template(render, fields, 20, len, shorten=["summary"], min_keep={"summary": 12})
     assert fitted.text == "Short title"
     assert fitted.dropped == ("summary",)
 

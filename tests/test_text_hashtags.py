@@ -47,7 +47,8 @@ def test_x_hashtag_extraction_corpus(case: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(
-    "case", EXTRACT["hashtags_with_indices"],
+    "case",
+    EXTRACT["hashtags_with_indices"],
     ids=[c["description"] for c in EXTRACT["hashtags_with_indices"]],
 )
 def test_x_hashtag_indices_corpus(case: dict[str, Any]) -> None:

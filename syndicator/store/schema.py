@@ -131,3 +131,18 @@ class ChannelState(Base):
     last_success_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class EventRow(Base):
+    """Who did what to which delivery or channel: editors' and admins' actions."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_delivery", "delivery_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))
+    delivery_id: Mapped[int | None] = mapped_column(Integer)
+    channel_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)

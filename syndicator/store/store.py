@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from syndicator.clock import Clock, SystemClock, from_db, to_db
 from syndicator.model import OPEN_STATES, DeliveryState
 from syndicator.store import migrate
-from syndicator.store.schema import AttemptRow, ChannelState, DeliveryRow, FeedState, PostRow
+from syndicator.store.schema import (
+    AttemptRow,
+    ChannelState,
+    DeliveryRow,
+    EventRow,
+    FeedState,
+    PostRow,
+)
 
 
 class StoreError(Exception):
@@ -504,6 +511,73 @@ class Store:
         assert result is not None
         return result
 
+    def change(
+        self,
+        delivery_id: int,
+        *,
+        allowed: Sequence[str],
+        actor: str,
+        action: str,
+        detail: str | None = None,
+        refusal: str = "cannot {action} it",
+        **values: Any,
+    ) -> dict[str, Any]:
+        """Apply an editor's action to one delivery if its state allows, and record who did it.
+
+        Raises LookupError for an unknown id and ValueError (saying why) for a wrong state.
+        """
+        now = self._now()
+        with self.session() as s, s.begin():
+            row = s.get(DeliveryRow, delivery_id)
+            if row is None:
+                raise LookupError(f"no delivery {delivery_id} (see `syndicator queue`)")
+            if row.state not in allowed:
+                raise ValueError(f"delivery {delivery_id} is {row.state}: "
+                                 + refusal.format(action=action))
+            for key, value in values.items():
+                setattr(row, key, to_db(value) if isinstance(value, datetime) else value)
+            row.updated_at = now
+            s.add(EventRow(at=now, actor=actor, action=action, delivery_id=delivery_id,
+                           channel_id=row.channel_id, detail=detail))
+        result = self.delivery(delivery_id)
+        assert result is not None
+        return result
+
+    def record_event(self, *, actor: str, action: str, channel_id: str | None = None,
+                     delivery_id: int | None = None, detail: str | None = None) -> None:
+        with self.session() as s, s.begin():
+            s.add(EventRow(at=self._now(), actor=actor, action=action, channel_id=channel_id,
+                           delivery_id=delivery_id, detail=detail))
+
+    def events(self, *, delivery_id: int | None = None, limit: int = 100
+               ) -> list[dict[str, Any]]:
+        with self.session() as s:
+            query = select(EventRow).order_by(EventRow.at.desc(), EventRow.id.desc())
+            if delivery_id is not None:
+                query = query.where(EventRow.delivery_id == delivery_id)
+            return [{"at": from_db(e.at), "actor": e.actor, "action": e.action,
+                     "delivery_id": e.delivery_id, "channel": e.channel_id,
+                     "detail": e.detail} for e in s.scalars(query.limit(limit))]
+
+    def auto_approve(self, channel_id: str, created_before: datetime) -> list[int]:
+        """Release held deliveries whose approval deadline passed."""
+        now = self._now()
+        with self.session() as s, s.begin():
+            ids = list(s.scalars(select(DeliveryRow.id).where(
+                DeliveryRow.channel_id == channel_id,
+                DeliveryRow.state == DeliveryState.HELD.value,
+                DeliveryRow.created_at <= to_db(created_before))))
+            for delivery_id in ids:
+                row = s.get(DeliveryRow, delivery_id)
+                assert row is not None
+                row.state = DeliveryState.SCHEDULED.value
+                row.next_attempt_at = max(row.not_before, now)
+                row.updated_at = now
+                s.add(EventRow(at=now, actor="syndicator", action="auto_approve",
+                               delivery_id=delivery_id, channel_id=channel_id,
+                               detail="approval deadline passed"))
+            return ids
+
     def requeue_auth_failures(self, channel_id: str, since: datetime | None) -> int:
         """After an admin resumes a paused channel: retry what failed for the pausing reason."""
         now = self._now()
@@ -542,6 +616,8 @@ def _delivery_dict(row: DeliveryRow) -> dict[str, Any]:
         "text": row.override_text or row.text,
         "template_text": row.text,
         "override": row.override_text is not None,
+        "override_by": row.override_by,
+        "override_at": from_db(row.override_at),
         "attempts": row.attempts,
         "next_attempt_at": from_db(row.next_attempt_at),
         "not_before": from_db(row.not_before),

@@ -10,7 +10,7 @@ separators and markup go once a part is gone.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import regex
@@ -23,7 +23,9 @@ __all__ = ["FitError", "Fitted", "Measure", "Part", "Render", "fit", "fit_templa
 Measure = Callable[[str], int]
 Render = Callable[[Mapping[str, Any]], str]
 
-_TRAILING = frozenset(",;:-\u2010\u2011\u2012\u2013\u2014\u2015\u060c\u061b\u3001\uff0c\uff1a\uff1b")
+_TRAILING = frozenset(
+    ",;:-\u2010\u2011\u2012\u2013\u2014\u2015\u060c\u061b\u3001\uff0c\uff1a\uff1b"
+)
 _AFTER_BREAK = frozenset("\u3001\u3002\uff0c\uff01\uff1f")
 _TAG = regex.compile(r"<(/?)([A-Za-z][A-Za-z0-9\-]*)(?:\s[^<>]*)?(/?)>")
 _VOID = frozenset({"br", "hr", "img", "input", "meta", "link", "wbr"})
@@ -42,10 +44,11 @@ def shorten(
 
     The cut falls at a word boundary, or at a grapheme boundary when the last word boundary
     would give up more than ``long_word`` code points and keep less than ``min_word_ratio`` of
-    what a grapheme cut keeps (languages written without spaces, one very long word). It never falls inside a grapheme cluster, a link,
-    a hashtag, a mention, an HTML tag or an entity; trailing spaces, commas and dashes go
-    before the ellipsis, and HTML elements left open are closed after it. Returns ``text``
-    when it already fits and ``""`` when nothing but the ellipsis would.
+    what a grapheme cut keeps (languages written without spaces, one very long word). It
+    never falls inside a grapheme cluster, a link, a hashtag, a mention, an HTML tag or an
+    entity; trailing spaces, commas and dashes go before the ellipsis, and HTML elements left
+    open are closed after it. Returns ``text`` when it already fits and ``""`` when nothing
+    but the ellipsis would.
 
     Raises:
         ValueError: if ``budget`` is negative.
@@ -98,17 +101,19 @@ class Fitted:
     shortened: tuple[str, ...] = ()
 
 
-@dataclass
 class FitError(ValueError):
-    """Even with every optional part dropped and every shortenable part emptied, too long."""
+    """Even with every optional part dropped and every shortenable part emptied, too long.
 
-    length: int
-    limit: int
-    text: str
-    fields: dict[str, Any] = field(default_factory=dict)
+    Carries the ``length`` it still measured, the ``limit``, and the ``text`` and ``fields``
+    of that last attempt.
+    """
 
-    def __str__(self) -> str:
-        return f"message measures {self.length} after fitting, over the limit of {self.limit}"
+    def __init__(self, length: int, limit: int, text: str, fields: dict[str, Any]) -> None:
+        super().__init__(f"message measures {length} after fitting, over the limit of {limit}")
+        self.length = length
+        self.limit = limit
+        self.text = text
+        self.fields = fields
 
 
 def fit_template(
@@ -163,7 +168,9 @@ def fit_template(
             continue
         others = dict(current)
 
-        def measure_field(candidate: str, name: str = name, others: dict[str, Any] = others) -> int:
+        def measure_field(
+            candidate: str, name: str = name, others: dict[str, Any] = others
+        ) -> int:
             others[name] = candidate
             return measure(render(others))
 
@@ -213,11 +220,20 @@ def fit(
         return separator.join(pieces)
 
     values = {p.name: p.value if isinstance(p.value, str) else list(p.value) for p in parts}
-    return fit_template(render, values, limit, measure, drop=drop, shorten=shorten,
-                        ellipsis=ellipsis, min_keep=min_keep)
+    return fit_template(
+        render,
+        values,
+        limit,
+        measure,
+        drop=drop,
+        shorten=shorten,
+        ellipsis=ellipsis,
+        min_keep=min_keep,
+    )
 
 
 def _shorten_field(value: str, limit: int, measure: Measure, ellipsis: str) -> str:
+    """The module's ``shorten``, which ``fit_template``'s ``shorten`` argument hides."""
     return shorten(value, limit, measure, ellipsis)
 
 

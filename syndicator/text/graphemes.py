@@ -1,6 +1,6 @@
-"""Extended grapheme clusters (UAX #29): the units a reader sees and a cut must not split.
+r"""Extended grapheme clusters (UAX #29): the units a reader sees and a cut must not split.
 
-We rely on the ``regex`` package's ``\\X``, which follows the current Unicode release: emoji ZWJ
+We rely on the ``regex`` package's ``\X``, which follows the current Unicode release: emoji ZWJ
 sequences, flags, skin tones and keycaps stay whole, combining marks stay on their base, and a
 ZWNJ or ZWJ between Persian or Arabic letters stays attached to the letter before it, so cutting
 at a cluster boundary never leaves a dangling joiner at the start of the next cluster. The

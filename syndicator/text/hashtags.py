@@ -47,7 +47,7 @@ _X_HASHTAG = regex.compile(
     rf"(?:^|\ufe0e|\ufe0f|(?!{_X_ALNUM}|&).)"
     rf"(?P<hash>[#＃])(?!\ufe0f|\u20e3)"
     rf"(?P<tag>{_X_ALNUM}*[\p{{L}}\p{{M}}]{_X_ALNUM}*)",
-    regex.DOTALL | regex.IGNORECASE,
+    regex.DOTALL,
 )
 _X_END = regex.compile(r"[#＃]|://")
 _TG_CHAR = regex.compile(r"[\p{L}\p{Nd}_\u200c\u00b7\u0d80-\u0dff]")
@@ -176,6 +176,7 @@ def _fix_zwnj(word: str, policy: ZwnjPolicy) -> str:
 
 def _camel_joins(last: str, first: str) -> bool:
     """Whether two words can meet without ``_``: both sides cased or digits, not both digits."""
+
     def cased_or_digit(c: str) -> bool:
         return bool(_CASED.match(c)) or c.isdigit()
 

@@ -47,16 +47,29 @@ class XConfig:
 
 
 # twitter/twitter-text@30e2430 config/v1.json: 140 characters, every code point weighs 1.
-V1 = XConfig(max_length=140, scale=1, default_weight=1, url_length=23, emoji_parsing=False,
-             ranges=())
+V1 = XConfig(
+    max_length=140, scale=1, default_weight=1, url_length=23, emoji_parsing=False, ranges=()
+)
 _CJK_DISCOUNT = ((0, 4351, 100), (8192, 8205, 100), (8208, 8223, 100), (8242, 8247, 100))
 # config/v2.json: 280, weight 100 in U+0000-U+10FF, U+2000-U+200D, U+2010-U+201F,
 # U+2032-U+2037, 200 elsewhere, scale 100.
-V2 = XConfig(max_length=280, scale=100, default_weight=200, url_length=23, emoji_parsing=False,
-             ranges=_CJK_DISCOUNT)
+V2 = XConfig(
+    max_length=280,
+    scale=100,
+    default_weight=200,
+    url_length=23,
+    emoji_parsing=False,
+    ranges=_CJK_DISCOUNT,
+)
 # config/v3.json: v2 plus emojiParsingEnabled, the rule X applies today.
-V3 = XConfig(max_length=280, scale=100, default_weight=200, url_length=23, emoji_parsing=True,
-             ranges=_CJK_DISCOUNT)
+V3 = XConfig(
+    max_length=280,
+    scale=100,
+    default_weight=200,
+    url_length=23,
+    emoji_parsing=True,
+    ranges=_CJK_DISCOUNT,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +106,10 @@ def parse_x(text: str, config: XConfig = V3) -> XParse:
         else:
             total += config.weight(_last_code_unit(ord(normalized[i])))
             step = 1
-        unit += step if step == 1 and normalized[i] < "\U00010000" else _utf16_len(
-            normalized[i : i + step]
+        unit += (
+            step
+            if step == 1 and normalized[i] < "\U00010000"
+            else _utf16_len(normalized[i : i + step])
         )
         if valid:
             valid = normalized[i + step - 1] not in _INVALID
