@@ -84,7 +84,8 @@ class Entry:
 
     ``key`` is the entry's identity within its feed, chosen as:
 
-    1. the guid/id, stripped (opaque: never rewritten, so a feed keeps its keys);
+    1. the guid/id as written, stripped (opaque: a relative permalink guid such as ``12345`` is
+       not resolved against the feed's address, so moving the feed keeps its keys);
     2. else ``link_norm``;
     3. else ``"sha256:" +`` the hex digest of the title and the published time (and of the
        summary when there is no title), so an item without guid or link still gets a key that
@@ -92,6 +93,12 @@ class Entry:
 
     A guid or link longer than :data:`MAX_KEY` characters is replaced by ``"sha256:<hex>"`` of
     itself so that the key always fits the store's column.
+
+    ``link`` and ``image`` are absolute http(s) URLs or None. ``title``, ``summary``,
+    ``author`` and ``categories`` are plain one-line text; ``content`` is feedparser's
+    sanitised HTML. ``title_norm`` is None for an untitled entry. ``language`` is a lowercased
+    BCP 47 tag. ``published`` falls back to ``updated`` (RSS ``dc:date`` is an update date to
+    feedparser); both are aware UTC datetimes.
     """
 
     key: str

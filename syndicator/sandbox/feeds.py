@@ -311,8 +311,7 @@ class FeedServer:
                 headers["Content-Encoding"] = coding
                 body = data
                 break
-        return web.Response(status=200, body=b"" if request.method == "HEAD" else body,
-                            headers=headers)
+        return web.Response(status=200, body=body, headers=headers)
 
     @staticmethod
     def _unchanged(request: web.Request, feed: _Feed) -> bool:

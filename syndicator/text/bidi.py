@@ -6,21 +6,17 @@ trailing ``/`` or a title's final ``!`` drifts to the wrong end; ``#Iran`` in an
 its ``#`` on the right. Invisible direction characters fix all three: a strong mark (RLM, LRM)
 on each side of a run, or an isolate (RLI/LRI/FSI ... PDI) around it.
 
-What each platform counts and renders, and the choice (``RECOMMENDED_STYLE``):
+What each platform counts and renders, and so the choice (``RECOMMENDED_STYLE``):
 
-============  =====================================  ======================================
-platform      cost of the characters                 rendering
-============  =====================================  ======================================
-X             LRM/RLM 2 each, isolates 2 each (both   web and apps honour marks; X itself
-              outside the weight-1 ranges of          judges a tweet's direction by its
-              config v3; ALM U+061C would cost 1)     share of RTL letters (W3C "Bidi in
-                                                      social media")
-Telegram      1 UTF-16 unit each; tdlib keeps         marks everywhere; Telegram Desktop
-              marks and isolates but deletes          mis-renders isolates
-              U+202A-U+202E (``clean_input_string``)  (telegramdesktop/tdesktop#27099)
-Facebook,     no practical limit                      first strong character decides; marks
-WhatsApp                                              are understood by every renderer
-============  =====================================  ======================================
+- X: LRM, RLM and the isolates each weigh 2 (U+200E/F and U+2066-U+2069 lie outside the
+  weight-1 ranges of config v3; ALM U+061C would weigh 1). Browsers and the apps honour marks;
+  X has been seen to judge a post's direction by its share of RTL letters rather than by the
+  first one (W3C, "Bidi in social media").
+- Telegram: 1 UTF-16 unit each. tdlib keeps marks and isolates but deletes U+2028-U+202E
+  (``clean_input_string``); Telegram Desktop has mis-rendered isolates
+  (telegramdesktop/tdesktop#27099).
+- Facebook (the first strong letter sets the direction, in the same W3C tests) and WhatsApp:
+  no limit worth counting.
 
 Marks win on every platform: on X they cost the same per character as isolates and a run needs
 no more of them, and every bidi implementation since Unicode 2.0 honours them, while isolates
