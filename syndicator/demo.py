@@ -106,8 +106,8 @@ class Edition:
             self.round += 1
         item = self.items[index]
         if self.round:
-            item = re.sub(r"(</(?:link|guid)>)", "", item)
-            item = re.sub(r"(<(link|guid)[^>]*>)([^<]+)", rf"\g<1>\g<3>?r={self.round}", item)
+            item = re.sub(r"(<(link|guid)\b[^>]*>)([^<]+)(</\2>)",
+                          rf"\g<1>\g<3>?r={self.round}\g<4>", item)
         self.shown.append((item, when))
 
     def body(self) -> bytes:

@@ -7,6 +7,8 @@ last 30 days. A post and all its deliveries are written in one transaction.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -85,8 +87,10 @@ class Watcher:
             log.debug("feed %s: body unchanged", feed.id)
             return PollResult(feed.id, "unchanged")
         try:
-            parsed = parse_feed(result.body, feed_id=feed.id, url=result.final_url or feed.url,
-                                headers=result.headers, language=feed.language)
+            # Parsing a large feed takes long enough to stall every other fetch's timeout.
+            parsed = await asyncio.to_thread(
+                parse_feed, result.body, feed_id=feed.id, url=result.final_url or feed.url,
+                headers=result.headers, language=feed.language)
         except FeedParseError as exc:
             return self._error(feed, str(exc), next_poll)
         if parsed.warning:
@@ -111,6 +115,9 @@ class Watcher:
                ) -> tuple[int, int]:
         """Store the entries not seen before; queue deliveries for the ones to publish."""
         now = self.clock.now()
+        if "guid" not in feed.dedup:  # the CMS's guids are not to be trusted: key by link
+            entries = [dataclasses.replace(e, key=e.link_norm) if e.link_norm else e
+                       for e in entries]
         use_link = "link" in feed.dedup
         use_title = "title" in feed.dedup
         keys, links, titles = self.store.seen(

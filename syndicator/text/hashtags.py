@@ -9,7 +9,8 @@ What each platform takes as a hashtag character (checked in their code):
   Combining marks are not letters to tdlib, so Arabic harakat end a Telegram hashtag.
 
 So a tag keeps letters and digits of every script and drops combining marks (after NFC, which
-keeps Albanian ``ë`` and ``ç`` whole; harakat are optional in news text) and the tatweel. ZWNJ,
+keeps Albanian ``ë`` and ``ç`` whole; harakat are optional in news text; scripts whose words
+need marks, such as Devanagari, lose them, where Telegram would cut the tag) and the tatweel. ZWNJ,
 which Persian spelling needs inside words (``می‌خواهم``), is accepted by both and kept by default.
 Words are CamelCased where both sides have letter case; elsewhere (Arabic, Persian) they are
 joined with ``_``, the convention in those languages (``#هوش_مصنوعی``). All-digit tags are

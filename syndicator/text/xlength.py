@@ -87,9 +87,11 @@ def parse_x(text: str, config: XConfig = V3) -> XParse:
     """Weigh ``text`` as X does and say whether it may be posted."""
     normalized = unicodedata.normalize("NFC", text)
     urls = {m.start: len(m.url) for m in find_urls(normalized)}
-    emojis = {start: end - start for start, end in find_emojis(normalized)}
-    if not config.emoji_parsing:
-        emojis = {}
+    emojis = (
+        {start: end - start for start, end in find_emojis(normalized)}
+        if config.emoji_parsing
+        else {}
+    )
     limit = config.max_length * config.scale
     total = 0
     valid = True
