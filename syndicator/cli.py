@@ -161,6 +161,92 @@ async def _check_online(config: LoadedConfig) -> int:
     return problems
 
 
+def cmd_preview(args: argparse.Namespace) -> int:
+    config = _config(args, require_secrets=False)
+    feeds = [f for f in config.settings.feeds if not args.feed or f.id == args.feed]
+    if not feeds:
+        raise CommandError(f"no feed {args.feed!r} in {config.path}")
+    channels = [c for c in config.settings.channels if not args.channel or c.id == args.channel]
+    if args.channel and not channels:
+        _channel_arg(config, args.channel)
+    results, problems = asyncio.run(_preview(config, feeds, channels, args.post, args.limit))
+    if args.json:
+        _print_json(results)
+    else:
+        for item in results:
+            print(f"== {item['feed']}: {item['title']}\n   {item['link'] or '(no link)'}")
+            for msg in item["messages"]:
+                head = f"-- {msg['channel']} ({msg['platform']})"
+                if msg.get("skipped"):
+                    print(f"{head}: not sent here: {msg['skipped']}")
+                    continue
+                print(f"{head}: {msg['length']}/{msg['limit']} {msg['counting']}"
+                      + (f", dropped {', '.join(msg['dropped'])}" if msg["dropped"] else ""))
+                print("   " + msg["text"].replace("\n", "\n   "))
+            print()
+    for problem in problems:
+        print(f"FAIL {problem}", file=sys.stderr)
+    if args.post and not results:
+        raise CommandError(f"no entry with link {args.post} in the feed(s)", FAILED)
+    return FAILED if problems else OK
+
+
+async def _preview(config: LoadedConfig, feeds: list[Any], channels: list[Any],
+                   post_url: str | None, limit: int) -> tuple[list[dict[str, Any]], list[str]]:
+    import adapters
+    from syndicator.composer import Composer, EmptyPost, TemplateProblem
+    from syndicator.entries import FeedParseError, normalize_link, parse_feed
+    from syndicator.fetch import FeedFetcher, FetchError
+    from syndicator.router import matches
+    from syndicator.watcher import to_post
+
+    composer = Composer([config.base_dir / "templates", config.base_dir])
+    wanted = normalize_link(post_url) if post_url else None
+    results: list[dict[str, Any]] = []
+    problems: list[str] = []
+    async with FeedFetcher() as fetcher:
+        for feed in feeds:
+            try:
+                fetched = await fetcher.fetch(feed.url, timeout=feed.timeout.total_seconds(),
+                                              max_bytes=feed.max_bytes)
+                parsed = parse_feed(fetched.body or b"", feed_id=feed.id, url=feed.url,
+                                    headers=fetched.headers, language=feed.language)
+            except (FetchError, FeedParseError) as exc:
+                problems.append(f"feed {feed.id}: {redact(str(exc))}")
+                continue
+            entries = parsed.entries
+            if wanted:
+                entries = [e for e in entries if e.link_norm == wanted]
+            else:
+                entries = sorted(entries, key=lambda e: e.published or datetime.min.replace(
+                    tzinfo=_now().tzinfo), reverse=True)[:limit]
+            for entry in entries:
+                post = to_post(feed, entry)
+                messages = []
+                for channel in channels:
+                    if feed.id not in channel.feeds:
+                        continue
+                    ok, why = matches(channel.filters, post)
+                    item: dict[str, Any] = {"channel": channel.id,
+                                            "platform": channel.platform}
+                    if not ok:
+                        messages.append({**item, "skipped": why})
+                        continue
+                    try:
+                        rendered = composer.render(channel, post)
+                    except (EmptyPost, TemplateProblem) as exc:
+                        messages.append({**item, "skipped": str(exc)})
+                        continue
+                    limits = adapters.load(channel.platform).limits
+                    messages.append({**item, "text": rendered.text, "length": rendered.length,
+                                     "limit": rendered.limit, "counting": limits.counting,
+                                     "dropped": list(rendered.dropped),
+                                     "shortened": list(rendered.shortened)})
+                results.append({"feed": feed.id, "title": post.title, "link": post.link,
+                                "published": post.published, "messages": messages})
+    return results, problems
+
+
 def _install_stop(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
     def request_stop(signame: str) -> None:
         if stop.is_set():
@@ -588,6 +674,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("check", cmd_check, "validate the config, templates, feeds and credentials")
     p.add_argument("--offline", action="store_true",
                    help="only the file and templates; no network")
+    p = add("preview", cmd_preview, "show the messages the newest posts would get on every "
+            "channel, without publishing")
+    p.add_argument("--feed", help="only this feed")
+    p.add_argument("--post", metavar="URL", help="the entry with this link")
+    p.add_argument("--channel", help="only this channel")
+    p.add_argument("--limit", type=int, default=1, help="newest N entries per feed (default 1)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p = add("queue", cmd_queue, "list deliveries waiting to go out")
     p.add_argument("--channel", help="only this channel")
     p.add_argument("--state", action="append", choices=[s.value for s in DeliveryState],

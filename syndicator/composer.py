@@ -1,13 +1,15 @@
 """Messages from Jinja2 templates, one per platform, fitted to each platform's length rule.
 
-Text precedence: the editor's override (on the delivery), the channel's template, the
-platform's default template in ``templates/``.
+Text precedence: the editor's override (kept on the delivery), the channel's own template,
+then the platform's default template in ``templates/``. Fitting drops hashtags first, then
+shortens the summary (emptying it when too little would be left), then the title, always at a
+word or grapheme boundary and never inside a URL, hashtag, tag or entity.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,8 @@ import jinja2
 import adapters
 from syndicator.config import ChannelBase
 from syndicator.model import Post
+from syndicator.text import add_utm, hashtags, is_rtl, isolate, strip_controls
+from syndicator.text.fit import FitError, fit_template, shorten
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
 DEFAULT_TEMPLATES = {
@@ -26,12 +30,17 @@ DEFAULT_TEMPLATES = {
     "facebook": "facebook.txt.j2",
     "whatsapp": "whatsapp.txt.j2",
 }
-SUMMARY_CHARS = 280
-ELLIPSIS = "…"
+SUMMARY_CHARS = 400
+TITLE_FROM_SUMMARY = 90
+MIN_SUMMARY = 40
 
 
 class TemplateProblem(Exception):
     """A template cannot be loaded or rendered; names the file and line."""
+
+
+class EmptyPost(Exception):
+    """The entry has nothing to post (no title, no summary, no link)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,18 +49,16 @@ class Rendered:
     length: int
     limit: int
     dropped: tuple[str, ...] = ()
+    shortened: tuple[str, ...] = ()
 
 
-def shorten_words(text: str, limit: int) -> str:
-    """Cut plain text at a word boundary within ``limit`` characters, with an ellipsis."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text[: max(0, limit - 1)]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,.;:-–—") + ELLIPSIS
+def _chars(text: str) -> int:
+    return len(text)
+
+
+def clean(text: str) -> str:
+    """Plain text as readers should get it: no bidi overrides, whitespace collapsed."""
+    return " ".join(strip_controls(text).split())
 
 
 class Composer:
@@ -64,7 +71,6 @@ class Composer:
             autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2", "html")),
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=False,
-            trim_blocks=False,
         )
 
     def template_name(self, channel: ChannelBase) -> str:
@@ -73,57 +79,94 @@ class Composer:
     def check(self, channel: ChannelBase) -> str | None:
         """A problem with the channel's template (file and line), or None."""
         try:
-            self.env.get_template(self.template_name(channel))
+            template = self.env.get_template(self.template_name(channel))
+            sample = Post("sample", "sample", "https://example.org/a", "Sample title",
+                          summary="Sample summary.", categories=("News",))
+            template.render(**self.fields(channel, sample))
         except jinja2.TemplateSyntaxError as exc:
             return f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}"
         except jinja2.TemplateNotFound as exc:
-            return f"template {exc.name!r} not found (looked in {', '.join(self.env.loader.searchpath)})"  # type: ignore[union-attr]
+            paths = ", ".join(getattr(self.env.loader, "searchpath", []))
+            return f"template {exc.name!r} not found (looked in {paths})"
+        except jinja2.TemplateError as exc:
+            return f"{self.template_name(channel)}:{_line(exc)}: {exc}"
         return None
 
     def fields(self, channel: ChannelBase, post: Post) -> dict[str, Any]:
+        """What a template may use; every value is plain text (the template escapes)."""
         zone = ZoneInfo(channel.schedule.timezone)
+        summary = clean(post.summary)
+        title = clean(post.title) or shorten(summary, TITLE_FROM_SUMMARY, _chars)
+        if not title and not summary and not post.link:
+            raise EmptyPost("the entry has no title, no summary and no link")
+        rtl = is_rtl(f"{title} {summary}")
+        if rtl:
+            title, summary = isolate(title, direction="rtl"), isolate(summary, direction="rtl")
+        link = add_utm(post.link, _utm(channel.utm)) if post.link else ""
         return {
-            "title": post.title,
-            "link": post.link or "",
-            "summary": shorten_words(post.summary, SUMMARY_CHARS),
-            "content_text": post.summary,
-            "author": post.author or "",
+            "title": title,
+            "link": link,
+            "summary": shorten(summary, SUMMARY_CHARS, _chars) if summary else "",
+            "content_text": summary,
+            "author": clean(post.author or ""),
             "categories": list(post.categories),
-            "hashtags": [],
+            "hashtags": hashtags(post.categories, mapping=channel.hashtags.map,
+                                 stop=set(channel.hashtags.stop),
+                                 max_count=channel.hashtags.max),
             "published": post.published.astimezone(zone) if post.published else None,
             "feed": post.feed_id,
             "language": post.language or "",
+            "rtl": rtl,
             "image": post.image or "",
         }
 
     def render(self, channel: ChannelBase, post: Post) -> Rendered:
-        """The message for ``post`` on ``channel``, shortened to the platform's limit."""
+        """The message for ``post`` on ``channel``, fitted to the platform's limit."""
         adapter = adapters.load(channel.platform)
-        measure: Callable[[str], int] = adapter.measure
         limit = adapter.limits.max_length
-        fields = self.fields(channel, post)
-        dropped: list[str] = []
-        text = self._render(channel, fields)
-        for part in ("hashtags", "summary"):
-            if measure(text) <= limit:
-                break
-            if fields[part]:
-                fields[part] = [] if part == "hashtags" else ""
-                dropped.append(part)
-                text = self._render(channel, fields)
-        title = fields["title"]
-        while measure(text) > limit and len(title) > 1:
-            title = shorten_words(title, max(1, len(title) - max(1, measure(text) - limit)))
-            fields["title"] = title
-            text = self._render(channel, fields)
-        return Rendered(text=text, length=measure(text), limit=limit, dropped=tuple(dropped))
+        template = self._template(channel)
 
-    def _render(self, channel: ChannelBase, fields: dict[str, Any]) -> str:
-        name = self.template_name(channel)
+        def render(fields: Mapping[str, Any]) -> str:
+            try:
+                text = template.render(**fields)
+            except jinja2.TemplateError as exc:
+                raise TemplateProblem(
+                    f"{self.template_name(channel)}:{_line(exc)}: {exc}") from None
+            return re.sub(r"\n{3,}", "\n\n", text).strip()
+
         try:
-            text = self.env.get_template(name).render(**fields)
+            fitted = fit_template(render, self.fields(channel, post), limit, adapter.measure,
+                                  drop=("hashtags",), shorten=("summary", "title"),
+                                  min_keep={"summary": MIN_SUMMARY})
+        except FitError as exc:
+            raise TemplateProblem(
+                f"{self.template_name(channel)}: the message cannot fit {limit} even with "
+                f"the title cut short ({exc.length}); shorten the template's fixed text"
+            ) from None
+        return Rendered(text=fitted.text, length=adapter.measure(fitted.text), limit=limit,
+                        dropped=fitted.dropped, shortened=fitted.shortened)
+
+    def _template(self, channel: ChannelBase) -> jinja2.Template:
+        try:
+            return self.env.get_template(self.template_name(channel))
         except jinja2.TemplateError as exc:
-            line = getattr(exc, "lineno", None)
-            where = f"{name}:{line}" if line else name
-            raise TemplateProblem(f"{where}: {exc}") from None
-        return re.sub(r"\n{3,}", "\n\n", text).strip()
+            raise TemplateProblem(f"{self.template_name(channel)}:{_line(exc)}: {exc}"
+                                  ) from None
+
+
+def _utm(values: Mapping[str, str]) -> dict[str, str]:
+    return {k if k.startswith("utm_") else f"utm_{k}": v for k, v in values.items()}
+
+
+def _line(exc: BaseException) -> str:
+    line = getattr(exc, "lineno", None)
+    if line:
+        return str(line)
+    tb = exc.__traceback__
+    found = "?"
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(".j2") or "template" in \
+                tb.tb_frame.f_code.co_filename:
+            found = str(tb.tb_lineno)
+        tb = tb.tb_next
+    return found

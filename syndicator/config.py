@@ -181,6 +181,14 @@ class Budget(_Model):
     price_per_post_with_link: Annotated[float, Field(ge=0)] = 0.20
 
 
+class Hashtags(_Model):
+    """Hashtags made from a post's categories (letters of any script kept)."""
+
+    max: Annotated[int, Field(ge=0, le=30)] = 3
+    map: dict[str, str] = {}
+    stop: list[str] = []
+
+
 class ChannelBase(_Model):
     id: Ident
     platform: str
@@ -197,6 +205,9 @@ class ChannelBase(_Model):
     budget: Budget | None = None
     approval: Literal["none", "required"] = "none"
     auto_approve_after: Duration | None = None
+    utm: dict[Annotated[str, Field(pattern=r"^(utm_)?(source|medium|campaign|term|content|id)$")],
+              str] = {}
+    hashtags: Hashtags = Hashtags()
 
     required_credentials: ClassVar[tuple[str, ...]] = ()
 
@@ -412,6 +423,7 @@ PLATFORM_MODELS: dict[str, type[ChannelBase]] = {
 
 
 _PATTERN_HINTS = {
+    "utm": "UTM keys are source, medium, campaign, term, content or id",
     "page_id": "digits only: the numeric Page id (Page settings, About)",
     "phone": "digits only: the full international number without +, spaces or a leading 0",
     "graph_version": 'a Graph API version like "v25.0"',

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from syndicator.clock import Clock
-from syndicator.composer import Composer, TemplateProblem
+from syndicator.composer import Composer, EmptyPost, TemplateProblem
 from syndicator.config import ChannelBase, FeedSettings, Settings
 from syndicator.entries import Entry, FeedParseError, parse_feed
 from syndicator.fetch import FeedFetcher, FetchError
@@ -177,6 +177,9 @@ class Watcher:
                 continue
             try:
                 text = self.composer.render(channel, post).text
+            except EmptyPost as exc:
+                log.warning("feed %s: entry %s skipped: %s", post.feed_id, post.key, exc)
+                return []
             except TemplateProblem as exc:
                 out.append(NewDelivery(channel.id, "", now, DeliveryState.FAILED,
                                        last_error=f"template error: {exc}"))

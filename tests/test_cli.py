@@ -308,3 +308,27 @@ def test_check_online_verifies_feeds_and_credentials(
     assert any(line.startswith("FAIL feed en:") and "404" in line for line in lines)
     assert any(line.startswith("FAIL channel tg (telegram):") for line in lines)
     assert "WRONG-check-token" not in bad.stdout + bad.stderr
+
+
+def test_preview_shows_every_channel_without_publishing(
+        tmp_path: Path, servers: tuple[FeedServer, FakeTelegramAPI]) -> None:
+    feeds, telegram = servers
+    feeds.set("/en.xml", rss([Item("b", "Newest <story>", 1), Item("a", "Older", 2)]))
+    write_config(tmp_path, feeds, telegram, extra_channel="""
+  - id: wa
+    platform: whatsapp
+    feeds: [en]
+""")
+    shown = cli("preview", "--json", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    data = json.loads(shown.stdout)
+    assert [item["title"] for item in data] == ["Newest <story>"]
+    by_channel = {m["channel"]: m for m in data[0]["messages"]}
+    assert by_channel["tg"]["text"].startswith("<b>Newest &lt;story&gt;</b>")
+    assert by_channel["tg"]["limit"] == 4096 and by_channel["wa"]["limit"] == 300
+    one = json.loads(cli("preview", "--json", "--post", "https://news.example.org/a/",
+                         "--channel", "wa", cwd=tmp_path).stdout)
+    assert [m["channel"] for m in one[0]["messages"]] == ["wa"] and one[0]["title"] == "Older"
+    text = cli("preview", cwd=tmp_path).stdout
+    assert "-- tg (telegram): " in text and "/4096 utf16" in text
+    assert telegram.messages == [] and not (tmp_path / "share").exists()

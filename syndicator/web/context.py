@@ -85,6 +85,11 @@ def json_response(data: Any, status: int = 200) -> web.Response:
                         status=status, content_type="application/json", charset="utf-8")
 
 
+def redirect(location: str) -> web.Response:
+    """A 303 to ``location`` (a response to return, so cookies can be set on it)."""
+    return web.Response(status=303, headers={"Location": location})
+
+
 def _json_default(value: object) -> object:
     if isinstance(value, datetime):
         return value.isoformat()
