@@ -14,7 +14,6 @@ from typing import ClassVar
 from syndicator.config import ChannelBase
 from syndicator.model import Account, Limits, Message, Receipt
 
-
 _COUNTING = {
     "utf16": "UTF-16 units after entity parsing",
     "x-weighted": "X weighted characters, URLs count 23",

@@ -7,9 +7,9 @@ Exit codes: 0 success; 1 the work ran but something failed (a feed, a post, a cr
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import dataclasses
-import asyncio
 import json
 import logging
 import os
@@ -449,7 +449,9 @@ def cmd_reschedule(args: argparse.Namespace) -> int:
         if delivery is None:
             raise LookupError(f"no delivery {args.delivery} (see `syndicator queue`)")
         zone = desk.channel(delivery["channel"]).schedule.timezone
-        return desk.reschedule(args.delivery, parse_when(args.at, zone, _now()), _actor())
+        moved: dict[str, Any] = desk.reschedule(args.delivery, parse_when(args.at, zone, _now()),
+                                                _actor())
+        return moved
 
     return _delivery_action(args, act, f"moved to {args.at}")
 

@@ -394,7 +394,8 @@ def _model_at(loc: tuple[int | str, ...], data: Any) -> type[BaseModel] | None:
         if part in PLATFORM_MODELS and not (isinstance(node, dict) and part in node):
             model = PLATFORM_MODELS[part]
             continue
-        field = model.model_fields.get(part) if isinstance(model, type) else None
+        field = (model.model_fields.get(part)
+                 if isinstance(model, type) and issubclass(model, BaseModel) else None)
         if field is None:
             return None
         model = _inner_model(field.annotation)

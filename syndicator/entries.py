@@ -22,8 +22,8 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-import feedparser  # type: ignore[import-untyped]
-from feedparser.urls import resolve_relative_uris  # type: ignore[import-untyped]
+import feedparser
+from feedparser.urls import resolve_relative_uris
 
 from syndicator.model import Post
 

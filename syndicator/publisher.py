@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from adapters.base import Adapter
 from syndicator.clock import Clock, from_db
@@ -229,7 +230,8 @@ class Publisher:
         now = self.clock.now()
         reason = redact(str(exc))
         policy = self.settings.retry_for(channel)
-        common = {"error": reason, "error_kind": exc.kind, "http_status": exc.status}
+        common: dict[str, Any] = {"error": reason, "error_kind": exc.kind,
+                                  "http_status": exc.status}
         if isinstance(exc, PermanentError) and not isinstance(exc, DuplicateError):
             self.stats["failed"] += 1
         if isinstance(exc, DuplicateError):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from syndicator.config import ChannelBase, Secret, Settings
+from syndicator.config import ChannelBase, FacebookChannel, Secret, Settings, TelegramChannel
 from syndicator.sandbox.facebook import FakeGraphAPI, FakePagePost
 from syndicator.sandbox.telegram import FakeTelegramAPI, SentMessage
 from syndicator.sandbox.twitter import FakeTweet, FakeXAPI
@@ -63,20 +63,20 @@ class Sandbox:
 
     async def _start(self, channel: ChannelBase, secrets: dict[str, Secret]) -> Any:
         values = {k: v.get() for k, v in secrets.items()}
-        if channel.platform == "telegram":
+        if isinstance(channel, TelegramChannel):
             def on_message(m: SentMessage, ch: ChannelBase = channel) -> None:
                 self._say(ch, m.plain_text, f"Telegram {m.chat}")
             server: Any = FakeTelegramAPI(tokens=[values["bot_token"]],
-                                          chats=[getattr(channel, "chat")],
+                                          chats=[channel.chat],
                                           on_message=on_message)
         elif channel.platform == "twitter":
             def on_tweet(t: FakeTweet, ch: ChannelBase = channel) -> None:
                 self._say(ch, t.submitted, "X")
             server = FakeXAPI(on_post=on_tweet, **values)
-        elif channel.platform == "facebook":
+        elif isinstance(channel, FacebookChannel):
             def on_post(p: FakePagePost, ch: ChannelBase = channel) -> None:
                 self._say(ch, p.message, "Facebook page")
-            server = FakeGraphAPI(page_id=getattr(channel, "page_id"),
+            server = FakeGraphAPI(page_id=channel.page_id,
                                   page_token=values["page_token"], on_post=on_post)
         else:
             return None

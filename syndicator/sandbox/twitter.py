@@ -43,6 +43,7 @@ class RecordedRequest:
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes
+    received: float = field(default_factory=time.time)
 
     @property
     def text(self) -> str:

@@ -15,6 +15,7 @@ from aiohttp import web
 from syndicator.clock import Clock
 from syndicator.config import LoadedConfig
 from syndicator.desk import Desk
+from syndicator.secrets import redact
 from syndicator.store.store import Store
 from syndicator.web import present
 from syndicator.web.options import User, WebOptions
@@ -30,7 +31,8 @@ def _environment() -> jinja2.Environment:
         autoescape=True, trim_blocks=True, lstrip_blocks=True,
         undefined=jinja2.StrictUndefined)
     env.filters.update(dir=present.text_dir, stamp=present.stamp, clip=present.clip,
-                       safe_url=present.safe_url, share_url=present.share_url)
+                       safe_url=present.safe_url, share_url=present.share_url,
+                       redact=lambda text: redact(str(text)) if text else "")
     return env
 
 
@@ -57,14 +59,14 @@ class Context:
     def now(self) -> datetime:
         return self.clock.now()
 
-    def render(self, request: web.Request, name: str, *, status: int = 200,
+    def render(self, request: web.Request, template: str, *, status: int = 200,
                **values: Any) -> web.Response:
         """A page with the logged-in user, CSRF token and any flash message filled in."""
         session: Session | None = request.get(SESSION_KEY)
         user: User | None = request.get(USER_KEY)
         flash = self.signer.unsign("flash", request.cookies.get(FLASH_COOKIE))
         now = self.now()
-        html = self.templates.get_template(name).render(
+        html = self.templates.get_template(template).render(
             user=user, csrf=session.csrf if session else "", flash=flash,
             path=request.path, now=now, when=lambda m: present.when(m, now),
             poll_ms=int(self.options.poll_seconds * 1000), **values)

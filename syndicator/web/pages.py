@@ -111,7 +111,7 @@ def health_data(ctx: Context) -> dict[str, Any]:
     daily = queries.daily(ctx.store, ids, ctx.now())
     status = status_data(ctx.config, ctx.store)
     return {
-        "status": status,
+        "health": status,
         "sent_chart": charts.stacked_bars("Deliveries sent per day (UTC)", daily.days,
                                           daily.sent),
         "failed_chart": charts.stacked_bars("Failed attempts per day (UTC)", daily.days,
