@@ -23,6 +23,8 @@ from typing import Any
 
 from aiohttp import web
 
+from syndicator.sandbox.server import LoopbackServer
+
 __all__ = ["FeedServer"]
 
 _CHUNK = 64 * 1024
@@ -53,7 +55,7 @@ def _path(path: str) -> str:
     return path if path.startswith("/") else "/" + path
 
 
-class FeedServer:
+class FeedServer(LoopbackServer):
     """Serves feeds on ``127.0.0.1:<free port>``; ``srv.url("/news.xml")`` gives the address.
 
     Use ``async with FeedServer() as srv`` in an event loop, or ``start_in_thread()`` and
@@ -71,10 +73,6 @@ class FeedServer:
         self._requests: Counter[str] = Counter()
         self._not_modified: Counter[str] = Counter()
         self._last_headers: dict[str, dict[str, str]] = {}
-        self._runner: web.AppRunner | None = None
-        self._closing: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
 
     # --- content ---------------------------------------------------------------------------
 
@@ -170,12 +168,6 @@ class FeedServer:
 
     # --- what happened ---------------------------------------------------------------------
 
-    @property
-    def base_url(self) -> str:
-        if not self.port:
-            raise RuntimeError("FeedServer is not started")
-        return f"http://{self.host}:{self.port}"
-
     def url(self, path: str) -> str:
         """The absolute URL of ``path`` on this server."""
         return self.base_url + _path(path)
@@ -203,82 +195,10 @@ class FeedServer:
             self._not_modified.clear()
             self._last_headers.clear()
 
-    # --- lifecycle -------------------------------------------------------------------------
-
-    async def start(self) -> FeedServer:
-        """Listen on ``host:port`` (port 0 picks a free one) in the running loop."""
+    def make_app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._closing = asyncio.Event()
-        self._loop = asyncio.get_running_loop()
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5,
-                                     handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-        return self
-
-    async def aclose(self) -> None:
-        """Stop listening; hanging, slow and streaming answers are cut short first."""
-        if self._closing is not None:
-            self._closing.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    close = aclose
-
-    async def __aenter__(self) -> FeedServer:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    def start_in_thread(self, timeout: float = 10.0) -> FeedServer:
-        """Run the server on its own event loop in a daemon thread; returns once listening."""
-        started = threading.Event()
-        failure: list[BaseException] = []
-        loop = asyncio.new_event_loop()
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self.start())
-            except BaseException as exc:  # reported to the caller below
-                failure.append(exc)
-                started.set()
-                loop.close()
-                return
-            started.set()
-            loop.run_forever()
-            loop.run_until_complete(self.aclose())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="feed-server", daemon=True)
-        self._thread.start()
-        if not started.wait(timeout):
-            raise RuntimeError("FeedServer did not start in time")
-        if failure:
-            raise failure[0]
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop a server started with ``start_in_thread``."""
-        thread, loop = self._thread, self._loop
-        if thread is None or loop is None:
-            raise RuntimeError("stop() is for start_in_thread(); use aclose() in async code")
-        if self._closing is not None:
-            loop.call_soon_threadsafe(self._closing.set)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout)
-        self._thread = None
-
-    def __enter__(self) -> FeedServer:
-        return self.start_in_thread()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return app
 
     # --- HTTP ------------------------------------------------------------------------------
 

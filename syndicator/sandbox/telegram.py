@@ -26,6 +26,7 @@ from typing import Any
 from aiohttp import web
 
 from adapters.telegram_html import TelegramHTMLError, parse_html, to_bot_api_entities, utf16_len
+from syndicator.sandbox.server import LoopbackServer
 
 __all__ = ["FakeChat", "FakeTelegramAPI", "SentMessage"]
 
@@ -114,7 +115,7 @@ def _flag(value: Any) -> bool:
     return value is True or str(value).lower() in ("true", "1")
 
 
-class FakeTelegramAPI:
+class FakeTelegramAPI(LoopbackServer):
     """A Bot API server on ``127.0.0.1:<free port>``; point ``api_url`` at ``api.url``.
 
     Use ``async with FakeTelegramAPI(...) as api`` inside an event loop, or
@@ -145,19 +146,13 @@ class FakeTelegramAPI:
         self._messages: list[SentMessage] = []
         self._requests: list[tuple[str, int]] = []
         self._next_id: dict[int, int] = {}
-        self._runner: web.AppRunner | None = None
-        self._closing: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
 
     # --- what happened ---------------------------------------------------------------------
 
     @property
     def url(self) -> str:
         """The base URL to configure as the channel's ``api_url``."""
-        if not self.port:
-            raise RuntimeError("FakeTelegramAPI is not started")
-        return f"http://{self.host}:{self.port}"
+        return self.base_url
 
     @property
     def messages(self) -> list[SentMessage]:
@@ -227,83 +222,11 @@ class FakeTelegramAPI:
                     return fault
         return None
 
-    # --- lifecycle -------------------------------------------------------------------------
-
-    async def start(self) -> FakeTelegramAPI:
-        """Listen on ``host:port`` (port 0 picks a free one) in the running loop."""
+    def make_app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
-        # access_log=None: the access log would print /bot<token>/... for every request
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5,
-                                     handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-        self._closing = asyncio.Event()
-        self._loop = asyncio.get_running_loop()
-        log.debug("fake Telegram Bot API listening on %s", self.url)
-        return self
-
-    async def aclose(self) -> None:
-        """Stop listening; delayed answers still pending are cut short."""
-        if self._closing is not None:
-            self._closing.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeTelegramAPI:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    def start_in_thread(self, timeout: float = 10.0) -> FakeTelegramAPI:
-        """Run the server on its own event loop in a daemon thread; returns once listening."""
-        started = threading.Event()
-        failure: list[BaseException] = []
-        loop = asyncio.new_event_loop()
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self.start())
-            except BaseException as exc:  # reported to the caller below
-                failure.append(exc)
-                started.set()
-                loop.close()
-                return
-            started.set()
-            loop.run_forever()
-            loop.run_until_complete(self.aclose())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="fake-telegram-api", daemon=True)
-        self._thread.start()
-        if not started.wait(timeout):
-            raise RuntimeError("fake Telegram API did not start in time")
-        if failure:
-            raise failure[0]
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop a server started with ``start_in_thread``."""
-        thread, loop = self._thread, self._loop
-        if thread is None or loop is None:
-            raise RuntimeError("stop() is for start_in_thread(); use aclose() in async code")
-        if self._closing is not None:
-            loop.call_soon_threadsafe(self._closing.set)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout)
-        self._thread = None
-
-    def __enter__(self) -> FakeTelegramAPI:
-        return self.start_in_thread()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return app
 
     # --- HTTP ------------------------------------------------------------------------------
 

@@ -18,18 +18,19 @@ import re
 import secrets
 import threading
 import time
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import default as email_policy
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 from oauthlib.oauth1.rfc5849 import signature as oauth_signature
 from oauthlib.oauth1.rfc5849.utils import escape, parse_authorization_header, unescape
+
+from syndicator.sandbox.server import LoopbackServer
+from syndicator.text import weighted_length
 
 Handler = Callable[[web.Request], Any]
 
@@ -88,17 +89,13 @@ class Fault:
     path: str = ""
 
 
-class FakeHTTPServer:
+class FakeHTTPServer(LoopbackServer):
     """Base of the platform fakes: loopback aiohttp app, request log, fault queue."""
 
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
-        self.port = 0
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
-        self._runner: web.AppRunner | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
 
     # -- what subclasses provide ----------------------------------------------------------
 
@@ -123,7 +120,7 @@ class FakeHTTPServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.base_url
 
     def fail_next(self, status: int = 500, body: Any = None, *,
                   headers: dict[str, str] | None = None, times: int = 1, path: str = "") -> None:
@@ -151,63 +148,10 @@ class FakeHTTPServer:
         return [r for r in self.requests
                 if path_part in r.path and (method is None or r.method == method)]
 
-    # -- life cycle -----------------------------------------------------------------------
-
-    async def start(self) -> None:
+    def make_app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024 * 1024)
         app.add_routes(self.routes())
-        self._runner = web.AppRunner(app, shutdown_timeout=0.2, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None and server.sockets  # type: ignore[attr-defined]
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    def start_in_thread(self) -> Self:
-        """Serve from a background thread with its own event loop (for sync callers)."""
-        ready = threading.Event()
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            loop.run_until_complete(self.start())
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.close())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name=type(self).__name__, daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError(f"{type(self).__name__} did not start")
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-            self._loop = self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start_in_thread()
-
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
+        return app
 
     # -- the request path -----------------------------------------------------------------
 
@@ -245,25 +189,6 @@ class FakeHTTPServer:
 DUPLICATE_DETAIL = "You are not allowed to create a Tweet with duplicate content."
 NOT_PERMITTED_DETAIL = "You are not permitted to perform this action."
 _URL = re.compile(r"https?://[^\s]+")
-
-
-def weighted_length(text: str) -> int:
-    """twitter-text v3 length, approximated: URLs weigh 23, code points in the light ranges 1,
-    others 2. Emoji sequences are counted per code point (X counts a whole sequence as 2), so
-    this errs on the long side."""
-    text = unicodedata.normalize("NFC", text)
-    total, last = 0, 0
-    for match in _URL.finditer(text):
-        total += sum(_weight(c) for c in text[last:match.start()]) + 23
-        last = match.end()
-    return total + sum(_weight(c) for c in text[last:])
-
-
-def _weight(char: str) -> int:
-    cp = ord(char)
-    light = (cp <= 0x10FF or 0x2000 <= cp <= 0x200D or 0x2010 <= cp <= 0x201F
-             or 0x2032 <= cp <= 0x2037)
-    return 1 if light else 2
 
 
 @dataclass(slots=True)

@@ -40,6 +40,13 @@ class Dashboard:
         host = self.options.host
         return f"http://{'[' + host + ']' if ':' in host else host}:{self.port}"
 
+    @property
+    def app(self) -> web.Application:
+        """The running application (its router lists every route)."""
+        if self._runner is None:
+            raise RuntimeError("the dashboard is not running")
+        return self._runner.app
+
     async def start(self) -> str:
         """Bind and serve; returns the URL. Raises OSError if the address is taken."""
         store = self._store or await asyncio.to_thread(Store.open, self.config.storage_url,
