@@ -22,10 +22,12 @@ from typing import Any
 
 from syndicator import __version__, logs
 from syndicator.config import ConfigError, LoadedConfig, load_config
-from syndicator.durations import format_duration
+from syndicator.durations import format_duration, parse_when
 from syndicator.lock import DaemonLock, LockedError, lock_path
 from syndicator.model import DeliveryState
+from syndicator.preview import preview
 from syndicator.secrets import redact
+from syndicator.status import status_data
 from syndicator.store.store import Store, StoreError
 
 OK, FAILED, USAGE, LOCKED = 0, 1, 2, 3
@@ -169,7 +171,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     channels = [c for c in config.settings.channels if not args.channel or c.id == args.channel]
     if args.channel and not channels:
         _channel_arg(config, args.channel)
-    results, problems = asyncio.run(_preview(config, feeds, channels, args.post, args.limit))
+    results, problems = asyncio.run(preview(config, feeds, channels, args.post, args.limit))
     if args.json:
         _print_json(results)
     else:
@@ -189,62 +191,6 @@ def cmd_preview(args: argparse.Namespace) -> int:
     if args.post and not results:
         raise CommandError(f"no entry with link {args.post} in the feed(s)", FAILED)
     return FAILED if problems else OK
-
-
-async def _preview(config: LoadedConfig, feeds: list[Any], channels: list[Any],
-                   post_url: str | None, limit: int) -> tuple[list[dict[str, Any]], list[str]]:
-    import adapters
-    from syndicator.composer import Composer, EmptyPost, TemplateProblem
-    from syndicator.entries import FeedParseError, normalize_link, parse_feed
-    from syndicator.fetch import FeedFetcher, FetchError
-    from syndicator.router import matches
-    from syndicator.watcher import to_post
-
-    composer = Composer([config.base_dir / "templates", config.base_dir])
-    wanted = normalize_link(post_url) if post_url else None
-    results: list[dict[str, Any]] = []
-    problems: list[str] = []
-    async with FeedFetcher() as fetcher:
-        for feed in feeds:
-            try:
-                fetched = await fetcher.fetch(feed.url, timeout=feed.timeout.total_seconds(),
-                                              max_bytes=feed.max_bytes)
-                parsed = parse_feed(fetched.body or b"", feed_id=feed.id, url=feed.url,
-                                    headers=fetched.headers, language=feed.language)
-            except (FetchError, FeedParseError) as exc:
-                problems.append(f"feed {feed.id}: {redact(str(exc))}")
-                continue
-            entries = parsed.entries
-            if wanted:
-                entries = [e for e in entries if e.link_norm == wanted]
-            else:
-                entries = sorted(entries, key=lambda e: e.published or datetime.min.replace(
-                    tzinfo=_now().tzinfo), reverse=True)[:limit]
-            for entry in entries:
-                post = to_post(feed, entry)
-                messages = []
-                for channel in channels:
-                    if feed.id not in channel.feeds:
-                        continue
-                    ok, why = matches(channel.filters, post)
-                    item: dict[str, Any] = {"channel": channel.id,
-                                            "platform": channel.platform}
-                    if not ok:
-                        messages.append({**item, "skipped": why})
-                        continue
-                    try:
-                        rendered = composer.render(channel, post)
-                    except (EmptyPost, TemplateProblem) as exc:
-                        messages.append({**item, "skipped": str(exc)})
-                        continue
-                    limits = adapters.load(channel.platform).limits
-                    messages.append({**item, "text": rendered.text, "length": rendered.length,
-                                     "limit": rendered.limit, "counting": limits.counting,
-                                     "dropped": list(rendered.dropped),
-                                     "shortened": list(rendered.shortened)})
-                results.append({"feed": feed.id, "title": post.title, "link": post.link,
-                                "published": post.published, "messages": messages})
-    return results, problems
 
 
 def _install_stop(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
@@ -409,6 +355,8 @@ def _delivery_action(args: argparse.Namespace, action: Callable[[Any], dict[str,
 
     try:
         result = action(_desk(args))
+    except CommandError:
+        raise
     except EditRefused as exc:
         print("syndicator: refused: the platform would not accept this text:",
               file=sys.stderr)
@@ -449,38 +397,14 @@ def cmd_reschedule(args: argparse.Namespace) -> int:
         if delivery is None:
             raise LookupError(f"no delivery {args.delivery} (see `syndicator queue`)")
         zone = desk.channel(delivery["channel"]).schedule.timezone
-        moved: dict[str, Any] = desk.reschedule(args.delivery, parse_when(args.at, zone, _now()),
-                                                _actor())
+        try:
+            when = parse_when(args.at, zone, _now())
+        except ValueError as exc:
+            raise CommandError(f"--at {exc}") from None
+        moved: dict[str, Any] = desk.reschedule(args.delivery, when, _actor())
         return moved
 
     return _delivery_action(args, act, f"moved to {args.at}")
-
-
-def parse_when(text: str, zone: str, now: datetime) -> datetime:
-    """``+30m`` / ``in 2h``, ``HH:MM`` (next one, channel time) or an ISO date and time."""
-    from zoneinfo import ZoneInfo
-
-    from syndicator.durations import parse_duration
-
-    raw = text.strip()
-    if raw.startswith(("+", "in ")):
-        return now + parse_duration(raw.removeprefix("+").removeprefix("in ").strip())
-    tz = ZoneInfo(zone)
-    try:
-        if len(raw) <= 5 and ":" in raw:
-            hour, minute = (int(x) for x in raw.split(":"))
-            local = now.astimezone(tz).replace(hour=hour, minute=minute, second=0,
-                                               microsecond=0)
-            if local < now:
-                from datetime import timedelta
-
-                local += timedelta(days=1)
-            return local
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
-        raise CommandError(f"--at {text!r}: write +30m, HH:MM (in {zone}), or "
-                           "2026-12-01T09:00 (in the channel's time zone)") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 
 
 def cmd_edit(args: argparse.Namespace) -> int:
@@ -545,50 +469,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return OK
 
 
-def status_data(config: LoadedConfig, store: Store) -> dict[str, Any]:
-    now = _now()
-    from syndicator.clock import from_db
-
-    feeds = store.feed_states()
-    channels = store.channel_states()
-    counts = store.counts()
-    out: dict[str, Any] = {"storage": store.engine.url.render_as_string(hide_password=True),
-                           "feeds": [], "channels": []}
-    for feed in config.settings.feeds:
-        st = feeds.get(feed.id)
-        out["feeds"].append({
-            "id": feed.id, "url": feed.url, "poll_interval": feed.poll_interval.total_seconds(),
-            "last_polled_at": from_db(st.last_polled_at) if st else None,
-            "last_success_at": from_db(st.last_success_at) if st else None,
-            "errors": st.error_count if st else 0,
-            "last_error": st.last_error if st else None,
-            "next_poll_at": from_db(st.next_poll_at) if st else None,
-        })
-    for channel in config.settings.channels:
-        ch = channels.get(channel.id)
-        out["channels"].append({
-            "id": channel.id, "platform": channel.platform, "enabled": channel.enabled,
-            "paused": bool(ch and ch.paused), "paused_reason": ch.paused_reason if ch else None,
-            "last_success_at": from_db(ch.last_success_at) if ch else None,
-            "last_error": ch.last_error if ch else None,
-            "last_error_at": from_db(ch.last_error_at) if ch else None,
-            "blocked_until": from_db(ch.blocked_until) if ch and ch.blocked_until and
-            from_db(ch.blocked_until) > now else None,  # type: ignore[operator]
-            "deliveries": counts.get(channel.id, {}),
-            "next_due_at": (store.next_due(channel.id, now) or (None, None))[1],
-        })
-        if channel.budget is not None:
-            from syndicator.publisher import month_start
-
-            out["channels"][-1]["budget"] = {
-                "per_month": channel.budget.per_month,
-                "spent_this_month": round(store.spend_since(channel.id, month_start(now)), 4)}
-    return out
-
-
 def cmd_status(args: argparse.Namespace) -> int:
     config = _config(args, require_secrets=False)
-    data = status_data(config, _store(config))
+    data = status_data(config, _store(config), _now())
     if args.json:
         _print_json(data)
         return OK
@@ -605,7 +488,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         if c["blocked_until"]:
             state += f" (waiting {_when(c['blocked_until'], now)})"
         if "budget" in c:
-            state += f" (${c['budget']['spent_this_month']:.2f} of ${c['budget']['per_month']:.2f})"
+            budget = c["budget"]
+            state += f" (${budget['spent_this_month']:.2f} of ${budget['per_month']:.2f})"
         rows.append([c["id"], c["platform"], state, _when(c["last_success_at"], now),
                      str(counts.get("sent", 0)), str(queued), str(counts.get("failed", 0)),
                      _when(c["next_due_at"], now),
@@ -711,7 +595,8 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "edit":
             source = p.add_mutually_exclusive_group(required=True)
             source.add_argument("--text", help="the new text")
-            source.add_argument("--file", metavar="F", help="read the text from a file (- for stdin)")
+            source.add_argument("--file", metavar="F",
+                                help="read the text from a file (- for stdin)")
             source.add_argument("--editor", action="store_true",
                                 help="edit the current text in $VISUAL / $EDITOR")
             source.add_argument("--revert", action="store_true",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -42,3 +43,23 @@ def format_duration(delta: timedelta) -> str:
             parts.append(f"{seconds // size}{unit}")
             seconds %= size
     return "".join(parts[:2])
+
+
+def parse_when(text: str, zone: str, now: datetime) -> datetime:
+    """``+30m`` / ``in 2h``, ``HH:MM`` (the next one, in ``zone``) or an ISO date and time
+    (naive ones in ``zone``); ValueError says what to write instead."""
+    raw = text.strip()
+    try:
+        if raw.startswith(("+", "in ")):
+            return now + parse_duration(raw.removeprefix("+").removeprefix("in ").strip())
+        tz = ZoneInfo(zone)
+        if len(raw) <= 5 and ":" in raw:
+            hour, minute = (int(x) for x in raw.split(":"))
+            local = now.astimezone(tz).replace(hour=hour, minute=minute, second=0,
+                                               microsecond=0)
+            return local + timedelta(days=1) if local < now else local
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"{text!r}: write +30m, HH:MM (in {zone}), or 2026-12-01T09:00 "
+                         "(in the channel's time zone)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)

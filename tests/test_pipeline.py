@@ -215,9 +215,9 @@ async def test_budget_holds_posts_until_next_month_with_the_reason(
     assert report.sent == 2 and titles(telegram) == ["First", "Second"]
     daemon = Daemon(config)
     waiting = daemon.store.queue()
-    from syndicator.cli import status_data
+    from syndicator.status import status_data
 
-    status = status_data(config, daemon.store)
+    status = status_data(config, daemon.store, daemon.clock.now())
     await daemon.close()
     assert [(d["post"]["title"], d["state"], d["error_kind"]) for d in waiting] == [
         ("Third", "scheduled", "budget")]

@@ -99,22 +99,20 @@ def test_expired_claims_are_found_for_recovery(store: Store, clock: ManualClock)
     assert store.expired_claims(clock.now()) == [due[0]]
 
 
-def test_retry_and_skip_rules(store: Store, clock: ManualClock) -> None:
+def test_change_checks_state_and_records_who(store: Store, clock: ManualClock) -> None:
     store.add_post(post("f"), [NewDelivery("tg", "f", clock.now())])
     due = store.next_due("tg", clock.now())
     assert due
-    store.claim(due[0], "me", timedelta(minutes=1))
-    store.finish(due[0], None, state=DeliveryState.FAILED, outcome="failed", error="boom",
-                 error_kind="permanent")
-    again = store.retry(due[0])
-    assert again["state"] == "scheduled" and again["attempts"] == 0
-    with pytest.raises(ValueError, match="already due"):
-        store.retry(due[0])
-    skipped = store.set_state(due[0], DeliveryState.SKIPPED,
-                              allowed_from=[DeliveryState.SCHEDULED])
-    assert skipped["state"] == "skipped"
-    with pytest.raises(LookupError):
-        store.retry(999999)
+    held = store.change(due[0], allowed=["scheduled"], actor="maryam", action="hold",
+                        state="held")
+    assert held["state"] == "held"
+    with pytest.raises(ValueError, match="is held: cannot hold it"):
+        store.change(due[0], allowed=["scheduled"], actor="maryam", action="hold",
+                     refusal="cannot {action} it", state="held")
+    with pytest.raises(LookupError, match="no delivery 999999"):
+        store.change(999999, allowed=["held"], actor="maryam", action="approve")
+    events = store.events(delivery_id=due[0])
+    assert [(e["actor"], e["action"]) for e in events] == [("maryam", "hold")]
 
 
 def test_requeue_after_resume_only_touches_auth_failures(store: Store, clock: ManualClock) -> None:

@@ -473,44 +473,6 @@ class Store:
                 "http_status": a.http_status, "retry_after": a.retry_after, "error": a.error,
             } for a, title in s.execute(query.limit(limit))]
 
-    def retry(self, delivery_id: int) -> dict[str, Any]:
-        """Put a failed, uncertain, held or skipped delivery back in the queue, due now."""
-        now = self._now()
-        with self.session() as s, s.begin():
-            row = s.get(DeliveryRow, delivery_id)
-            if row is None:
-                raise LookupError(f"no delivery {delivery_id} (see `syndicator queue`)")
-            if row.state in (DeliveryState.SENT.value, DeliveryState.SENDING.value):
-                raise ValueError(f"delivery {delivery_id} is {row.state}; nothing to retry")
-            if row.state == DeliveryState.SCHEDULED.value and row.next_attempt_at <= now:
-                raise ValueError(f"delivery {delivery_id} is already due")
-            row.state = DeliveryState.SCHEDULED.value
-            row.attempts = 0
-            row.next_attempt_at = now
-            row.not_before = min(row.not_before, now)
-            row.updated_at = now
-        result = self.delivery(delivery_id)
-        assert result is not None
-        return result
-
-    def set_state(self, delivery_id: int, state: DeliveryState, *,
-                  allowed_from: Sequence[DeliveryState], note: str | None = None
-                  ) -> dict[str, Any]:
-        now = self._now()
-        with self.session() as s, s.begin():
-            row = s.get(DeliveryRow, delivery_id)
-            if row is None:
-                raise LookupError(f"no delivery {delivery_id} (see `syndicator queue`)")
-            if row.state not in {a.value for a in allowed_from}:
-                raise ValueError(f"delivery {delivery_id} is {row.state}; cannot make it {state}")
-            row.state = state.value
-            row.updated_at = now
-            if note:
-                row.note = note
-        result = self.delivery(delivery_id)
-        assert result is not None
-        return result
-
     def change(
         self,
         delivery_id: int,

@@ -11,8 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
-from syndicator.cli import CommandError, parse_when
 from syndicator.desk import Desk, EditRefused
+from syndicator.durations import parse_when
 from syndicator.web.auth import require_admin, safe_next, wants_json
 from syndicator.web.context import context, current_user, json_response, redirect
 from syndicator.web.pages import render_post
@@ -68,7 +68,7 @@ async def delivery_action(request: web.Request) -> web.StreamResponse:
         return await render_post(request, post_id, status=422,
                                  drafts={delivery_id: _field(form, "text")},
                                  refusals={delivery_id: exc.problems})
-    except (CommandError, LookupError, ValueError) as exc:
+    except (LookupError, ValueError) as exc:
         message = str(exc).strip("'\"")
         if wants_json(request):
             return json_response({"error": message}, status=409)

@@ -62,8 +62,8 @@ class Context:
     def render(self, request: web.Request, template: str, *, status: int = 200,
                **values: Any) -> web.Response:
         """A page with the logged-in user, CSRF token and any flash message filled in."""
-        session: Session | None = request.get(SESSION_KEY)
-        user: User | None = request.get(USER_KEY)
+        session = request.get(SESSION_KEY)
+        user = request.get(USER_KEY)
         flash = self.signer.unsign("flash", request.cookies.get(FLASH_COOKIE))
         now = self.now()
         html = self.templates.get_template(template).render(
@@ -99,8 +99,8 @@ def _json_default(value: object) -> object:
 
 
 CONTEXT = web.AppKey("syndicator_web", Context)
-SESSION_KEY = "syndicator_session"
-USER_KEY = "syndicator_user"
+SESSION_KEY = web.RequestKey("syndicator_session", Session)
+USER_KEY = web.RequestKey("syndicator_user", User)
 
 
 def context(request: web.Request) -> Context:
@@ -109,7 +109,7 @@ def context(request: web.Request) -> Context:
 
 def current_user(request: web.Request) -> User:
     """The logged-in user (the auth middleware guarantees one on every protected route)."""
-    user: User | None = request.get(USER_KEY)
+    user = request.get(USER_KEY)
     if user is None:
         raise web.HTTPUnauthorized()
     return user

@@ -6,9 +6,9 @@ from typing import Any
 
 from aiohttp import web
 
-from syndicator.cli import status_data
 from syndicator.desk import EDITABLE
 from syndicator.model import OPEN_STATES
+from syndicator.status import status_data
 from syndicator.web import charts, queries
 from syndicator.web.context import Context, context, current_user
 from syndicator.web.problems import config_problems
@@ -108,8 +108,9 @@ async def history_page(request: web.Request) -> web.Response:
 
 def health_data(ctx: Context) -> dict[str, Any]:
     ids = [c.id for c in ctx.config.settings.channels]
-    daily = queries.daily(ctx.store, ids, ctx.now())
-    status = status_data(ctx.config, ctx.store)
+    now = ctx.now()
+    daily = queries.daily(ctx.store, ids, now)
+    status = status_data(ctx.config, ctx.store, now)
     return {
         "health": status,
         "sent_chart": charts.stacked_bars("Deliveries sent per day (UTC)", daily.days,

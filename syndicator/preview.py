@@ -1,0 +1,67 @@
+"""Messages the newest posts would get on every channel, rendered without publishing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import adapters
+from syndicator.composer import Composer, EmptyPost, TemplateProblem
+from syndicator.config import ChannelBase, FeedSettings, LoadedConfig
+from syndicator.entries import FeedParseError, normalize_link, parse_feed
+from syndicator.fetch import FeedFetcher, FetchError
+from syndicator.router import matches
+from syndicator.secrets import redact
+from syndicator.watcher import to_post
+
+
+async def preview(config: LoadedConfig, feeds: Sequence[FeedSettings],
+                  channels: Sequence[ChannelBase],
+                   post_url: str | None, limit: int) -> tuple[list[dict[str, Any]], list[str]]:
+    """What the newest entries (or the one at ``post_url``) would become on each channel."""
+    composer = Composer([config.base_dir / "templates", config.base_dir])
+    wanted = normalize_link(post_url) if post_url else None
+    results: list[dict[str, Any]] = []
+    problems: list[str] = []
+    async with FeedFetcher() as fetcher:
+        for feed in feeds:
+            try:
+                fetched = await fetcher.fetch(feed.url, timeout=feed.timeout.total_seconds(),
+                                              max_bytes=feed.max_bytes)
+                parsed = parse_feed(fetched.body or b"", feed_id=feed.id, url=feed.url,
+                                    headers=fetched.headers, language=feed.language)
+            except (FetchError, FeedParseError) as exc:
+                problems.append(f"feed {feed.id}: {redact(str(exc))}")
+                continue
+            entries = parsed.entries
+            if wanted:
+                entries = [e for e in entries if e.link_norm == wanted]
+            else:
+                entries = sorted(entries, key=lambda e: e.published or datetime.min.replace(
+                    tzinfo=UTC), reverse=True)[:limit]
+            for entry in entries:
+                post = to_post(feed, entry)
+                messages = []
+                for channel in channels:
+                    if feed.id not in channel.feeds:
+                        continue
+                    ok, why = matches(channel.filters, post)
+                    item: dict[str, Any] = {"channel": channel.id,
+                                            "platform": channel.platform}
+                    if not ok:
+                        messages.append({**item, "skipped": why})
+                        continue
+                    try:
+                        rendered = composer.render(channel, post)
+                    except (EmptyPost, TemplateProblem) as exc:
+                        messages.append({**item, "skipped": str(exc)})
+                        continue
+                    limits = adapters.load(channel.platform).limits
+                    messages.append({**item, "text": rendered.text, "length": rendered.length,
+                                     "limit": rendered.limit, "counting": limits.counting,
+                                     "dropped": list(rendered.dropped),
+                                     "shortened": list(rendered.shortened)})
+                results.append({"feed": feed.id, "title": post.title, "link": post.link,
+                                "published": post.published, "messages": messages})
+    return results, problems
