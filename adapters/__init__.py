@@ -22,7 +22,8 @@ def load(platform: str) -> type[Adapter]:
     try:
         target = _MODULES[platform]
     except KeyError:
-        raise KeyError(f"no adapter for platform {platform!r} (known: {', '.join(_MODULES)})") from None
+        known = ", ".join(_MODULES)
+        raise KeyError(f"no adapter for platform {platform!r} (known: {known})") from None
     module, _, name = target.partition(":")
     cls: type[Adapter] = getattr(importlib.import_module(module), name)
     return cls

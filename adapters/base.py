@@ -67,7 +67,7 @@ class Adapter(abc.ABC):
         """Look for ``message`` among the account's recent posts; None if it cannot be found."""
         return None
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 (optional hook, most adapters hold nothing)
         """Release connections; the adapter is not used afterwards."""
 
     def describe(self) -> Mapping[str, str]:

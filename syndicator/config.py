@@ -1,4 +1,4 @@
-"""The YAML file, validated into typed settings; every problem reported at once with its key path."""
+"""The YAML file, validated into typed settings; every problem reported at once, with its path."""
 
 from __future__ import annotations
 
@@ -43,7 +43,8 @@ def _zone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r} (use an IANA name like Asia/Tehran)") from None
+        raise ValueError(
+            f"unknown time zone {value!r} (use an IANA name like Asia/Tehran)") from None
     return value
 
 
@@ -189,6 +190,10 @@ class Hashtags(_Model):
     stop: list[str] = []
 
 
+def _env_name(channel_id: str, key: str) -> str:
+    return f"{channel_id.upper().replace('-', '_').replace('.', '_')}_{key.upper()}"
+
+
 class ChannelBase(_Model):
     id: Ident
     platform: str
@@ -217,7 +222,7 @@ class ChannelBase(_Model):
         if missing:
             raise ValueError(
                 f"credentials.{missing[0]}: required for platform {self.platform} "
-                f"(e.g. {missing[0]}: ${{{self.id.upper().replace('-', '_')}_{missing[0].upper()}}})"
+                f"(e.g. {missing[0]}: ${{{_env_name(self.id, missing[0])}}})"
             )
         return self
 
@@ -341,7 +346,7 @@ class LoadedConfig:
 
 
 class ConfigError(Exception):
-    """The config cannot be used; ``problems`` holds one line per problem, each with its key path."""
+    """The config cannot be used; ``problems`` holds one line per problem, with its key path."""
 
     def __init__(self, source: str, problems: list[str]) -> None:
         super().__init__(f"{source}: " + "; ".join(problems))
@@ -488,7 +493,7 @@ def load_config(
     environ: Mapping[str, str] | None = None,
     require_secrets: bool = True,
 ) -> LoadedConfig:
-    """Read, parse and validate the config file (``--config``, ``$SYNDICATOR_CONFIG``, ./config.yaml)."""
+    """Read, parse and validate the config (``--config``, ``$SYNDICATOR_CONFIG``, ./config.yaml)."""
     env = os.environ if environ is None else environ
     file = resolve_path(path, env)
     try:

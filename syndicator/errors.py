@@ -53,7 +53,7 @@ class PermanentError(PublishError):
 
 
 class AuthError(PermanentError):
-    """The channel's credentials or rights are wrong: every post would fail, so pause the channel."""
+    """The channel's credentials or rights are wrong: every post would fail; pause the channel."""
 
     kind = "auth"
 

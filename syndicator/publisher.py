@@ -85,9 +85,8 @@ class Publisher:
         if state.paused:
             return ChannelGate(None, f"paused: {state.paused_reason or 'by an admin'}")
         until = from_db(state.blocked_until)
-        if until is not None:
-            if until > now:
-                return ChannelGate(until, "waiting out a rate limit or error")
+        if until is not None and until > now:
+            return ChannelGate(until, "waiting out a rate limit or error")
         sent = self.store.sent_since(channel.id, now - timedelta(hours=48))
         limits = self.adapters[channel.id].limits
         slot = earliest_slot(channel.schedule, now, sent, min_interval=limits.min_interval)
@@ -235,7 +234,8 @@ class Publisher:
         if isinstance(exc, PermanentError) and not isinstance(exc, DuplicateError):
             self.stats["failed"] += 1
         if isinstance(exc, DuplicateError):
-            receipt = Receipt(remote_id="", note=f"platform reports it is already posted: {reason}")
+            receipt = Receipt(remote_id="",
+                              note=f"platform reports it is already posted: {reason}")
             self._sent(channel, claimed, attempt, receipt, label, outcome="duplicate")
         elif isinstance(exc, RateLimited):
             wait = timedelta(seconds=exc.retry_after + self.rng.uniform(0, 1))

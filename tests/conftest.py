@@ -63,7 +63,7 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session; fails (not skips) if the server is down."""
+    """A fresh PostgreSQL database for this session; fails (not skips) if the server is down."""
     from sqlalchemy import create_engine, text
 
     name = f"syndicator_test_{uuid.uuid4().hex[:10]}"

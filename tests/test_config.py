@@ -57,7 +57,8 @@ def test_each_problem_has_its_key_path_and_all_are_reported() -> None:
     found = problems(data)
     assert "channels[0].chat: required" in found
     assert "feeds[1].url: not a URL (expected http:// or https://...)" in found
-    assert any(p.startswith("channels[0].colour: unknown key (allowed: id, platform") for p in found)
+    allowed = "channels[0].colour: unknown key (allowed: id, platform"
+    assert any(p.startswith(allowed) for p in found)
     assert any(p.startswith("typo: unknown key") for p in found)
 
 
@@ -82,7 +83,8 @@ def test_routing_to_unknown_feed_and_duplicate_ids() -> None:
 
 
 @pytest.mark.parametrize(("field", "value", "expected"), [
-    ("schedule", {"quiet_hours": "23-7"}, 'channels[0].schedule.quiet_hours: expected "HH:MM-HH:MM"'),
+    ("schedule", {"quiet_hours": "23-7"},
+     'channels[0].schedule.quiet_hours: expected "HH:MM-HH:MM"'),
     ("schedule", {"timezone": "Mars/Olympus"}, "channels[0].schedule.timezone: unknown time zone"),
     ("schedule", {"delay": "soon"}, "channels[0].schedule.delay: not a duration"),
     ("chat", "news", "channels[0].chat: expected a channel username"),

@@ -84,7 +84,8 @@ def test_held_posts_wait_for_approval_and_overrides_are_checked(
     assert [m.plain_text for m in telegram.messages] == ["Fixed headline"]
 
     sent_edit = cli(cwd, "edit", str(first), "--text", "late change")
-    assert sent_edit.returncode == 1 and "is sent: it cannot be edited any more" in sent_edit.stderr
+    assert sent_edit.returncode == 1
+    assert "is sent: it cannot be edited any more" in sent_edit.stderr
     again = cli(cwd, "approve", str(first))
     assert again.returncode == 1 and "only held posts wait for approval" in again.stderr
 

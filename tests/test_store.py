@@ -15,7 +15,8 @@ from syndicator.store.migrate import current_revision, head_revision
 
 def post(key: str, **kw: object) -> NewPost:
     base = dict(feed_id="en", key=key, link=f"https://n.example/{key}",
-                link_norm=f"https://n.example/{key}", title=f"Title {key}", title_norm=f"title {key}")
+                link_norm=f"https://n.example/{key}", title=f"Title {key}",
+                title_norm=f"title {key}")
     base.update(kw)
     return NewPost(**base)  # type: ignore[arg-type]
 

@@ -1,4 +1,4 @@
-"""Durable state: everything the daemon knows lives here, so a restart neither loses nor repeats."""
+"""Durable state: all the daemon knows lives here, so a restart neither loses nor repeats work."""
 
 from syndicator.store.store import NewDelivery, NewPost, Store, StoreError
 

@@ -95,7 +95,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('post_id', 'channel_id', name='uq_deliveries_post_channel')
     )
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
-        batch_op.create_index('ix_deliveries_channel_state', ['channel_id', 'state', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_deliveries_channel_state',
+                              ['channel_id', 'state', 'next_attempt_at'], unique=False)
 
     op.create_table('attempts',
     sa.Column('id', sa.Integer(), nullable=False),
