@@ -493,7 +493,7 @@ def load_config(
     environ: Mapping[str, str] | None = None,
     require_secrets: bool = True,
 ) -> LoadedConfig:
-    """Read, parse and validate the config (``--config``, ``$SYNDICATOR_CONFIG``, ./config.yaml)."""
+    """Read and validate the config (``--config``, ``$SYNDICATOR_CONFIG``, ./config.yaml)."""
     env = os.environ if environ is None else environ
     file = resolve_path(path, env)
     try:
