@@ -12,7 +12,9 @@ import pytest
 from syndicator.config import ConfigError, load_config, parse_settings
 
 REPO = Path(__file__).resolve().parents[1]
-ENV = {"TELEGRAM_BOT_TOKEN": "123456:SECRET-token-value"}
+ENV = {"TELEGRAM_BOT_TOKEN": "123456:SECRET-token-value", "X_CONSUMER_KEY": "ck",
+       "X_CONSUMER_SECRET": "cs", "X_ACCESS_TOKEN": "at", "X_ACCESS_TOKEN_SECRET": "ats",
+       "FACEBOOK_PAGE_TOKEN": "fb-page-token"}
 
 
 def problems(data: object, environ: dict[str, str] | None = None) -> list[str]:
@@ -35,6 +37,8 @@ def test_repository_example_is_accepted() -> None:
     assert s.feeds[0].poll_interval == timedelta(minutes=5)
     assert s.channels[1].schedule.timezone == "Asia/Tehran"
     assert loaded.storage_url == f"sqlite:///{REPO / 'syndicator.db'}"
+    assert [c.platform for c in s.channels] == [
+        "telegram", "telegram", "twitter", "facebook", "whatsapp"]
 
 
 def test_defaults() -> None:
@@ -108,7 +112,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
 def test_check_offline_accepts_the_example(tmp_path: Path) -> None:
     result = run_cli("check", "--offline", "--config", str(REPO / "config.yaml"), env=ENV)
     assert result.returncode == 0, result.stderr
-    assert "ok (2 feed(s), 2 channel(s))" in result.stdout
+    assert "ok (2 feed(s), 5 channel(s))" in result.stdout
 
 
 def test_check_reports_problems_and_exits_2(tmp_path: Path) -> None:

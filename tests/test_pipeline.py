@@ -36,14 +36,15 @@ async def telegram() -> AsyncIterator[FakeTelegramAPI]:
 def make_config(tmp_path: Path, feeds: FeedServer, telegram: FakeTelegramAPI, *,
                 feed_ids: tuple[str, ...] = ("en",), channel: dict[str, Any] | None = None,
                 feed: dict[str, Any] | None = None, token_env: str = "BOT_TOKEN",
-                environ: dict[str, str] | None = None) -> LoadedConfig:
+                environ: dict[str, str] | None = None, storage: str | None = None
+                ) -> LoadedConfig:
     ch = {"id": "tg", "platform": "telegram", "feeds": list(feed_ids), "chat": "@news_en",
           "api_url": telegram.url, "timeout": "2s",
           "credentials": {"bot_token": f"${{{token_env}}}"},
           "retry": {"max_attempts": 3, "base_delay": "1s", "max_delay": "2s"}}
     ch.update(channel or {})
     data = {
-        "storage": f"sqlite:///{tmp_path / 'state.db'}",
+        "storage": storage or f"sqlite:///{tmp_path / 'state.db'}",
         "feeds": [{"id": fid, "url": feeds.url(f"/{fid}.xml"), "backfill": 10, "timeout": "2s",
                    **(feed or {})} for fid in feed_ids],
         "channels": [ch],
@@ -65,10 +66,10 @@ def titles(telegram: FakeTelegramAPI, chat: str = "@news_en") -> list[str]:
 
 
 async def test_new_posts_arrive_once_oldest_first_across_restarts(
-        tmp_path: Path, feeds: FeedServer, telegram: FakeTelegramAPI) -> None:
+        tmp_path: Path, feeds: FeedServer, telegram: FakeTelegramAPI, storage_url: str) -> None:
     feeds.set("/en.xml", rss([Item("c", "Third", 10), Item("b", "Second", 20),
                               Item("a", "First", 30)]))
-    config = make_config(tmp_path, feeds, telegram)
+    config = make_config(tmp_path, feeds, telegram, storage=storage_url)
     report = await poll(config)
     assert report.sent == 3 and report.failed == 0
     assert titles(telegram) == ["First", "Second", "Third"]
