@@ -70,6 +70,12 @@ _MISCONFIGURED = (
     "chat_write_forbidden",
     "bot is not a member",
 )
+# 400 descriptions of sendPhoto when Telegram cannot use the image URL (Bot API: "wrong file
+# identifier/HTTP URL specified", "failed to get HTTP URL content", "wrong type of the web
+# page content", "IMAGE_PROCESS_FAILED", "PHOTO_INVALID_DIMENSIONS").
+_PHOTO_REFUSED = re.compile(
+    r"wrong file identifier|http url|failed to get http url content|wrong type of the web "
+    r"page content|image_process_failed|photo_invalid_dimensions|photo_.*invalid", re.I)
 # httpx errors raised after the request was written: Telegram may have acted on it.
 _AFTER_SEND = (httpx.RemoteProtocolError, httpx.ReadError)
 
@@ -247,14 +253,24 @@ class TelegramAdapter(Adapter):
         """
         bot = self._get_bot()
         as_photo = bool(message.image) and self._caption_fits(message.text)
+        note = "photo" if as_photo else ""
         try:
             sent: TelegramMessage
             if as_photo and message.image:
-                sent = await bot.send_photo(
-                    self._chat_id(), message.image, caption=message.text,
-                    parse_mode=ParseMode.HTML,
-                    disable_notification=self.channel.disable_notification)
-            else:
+                try:
+                    sent = await bot.send_photo(
+                        self._chat_id(), message.image, caption=message.text,
+                        parse_mode=ParseMode.HTML,
+                        disable_notification=self.channel.disable_notification)
+                except BadRequest as exc:
+                    # Telegram fetches the image itself; when it cannot (a 404, a page that
+                    # is not an image) nothing was posted, so the text still goes, as a
+                    # message with the article's link preview.
+                    if not _PHOTO_REFUSED.search(exc.message):
+                        raise
+                    note = f"image refused by Telegram ({exc.message.lower()}); sent as text"
+                    as_photo = False
+            if not as_photo:
                 sent = await bot.send_message(
                     self._chat_id(), message.text, parse_mode=ParseMode.HTML,
                     disable_notification=self.channel.disable_notification,
@@ -268,7 +284,7 @@ class TelegramAdapter(Adapter):
         log.debug("telegram delivery %s to %s accepted as message %s", message.delivery_id,
                   self.channel.chat, message_id)
         return Receipt(remote_id=str(message_id), url=post_url(self.channel.chat, message_id),
-                       note="photo" if as_photo else "")
+                       note=note)
 
     async def verify(self) -> Account:
         """Check the token with getMe; the bot's @username is who posts."""

@@ -166,6 +166,25 @@ async def test_caption_too_long_for_a_photo_is_sent_as_text(
     assert api.messages[0].method == "sendMessage"
 
 
+async def test_an_image_telegram_cannot_fetch_falls_back_to_text(
+        api: FakeTelegramAPI, adapter: TelegramAdapter) -> None:
+    api.fail_next(400, "Bad Request: wrong file identifier/HTTP URL specified",
+                  method="sendPhoto")
+    receipt = await adapter.publish(msg("<b>Photo</b> news", image="https://example.org/404.jpg",
+                                        link="https://example.org/a"))
+    assert "image refused by Telegram" in receipt.note and receipt.note.endswith("sent as text")
+    assert [m.method for m in api.messages] == ["sendMessage"]
+    assert api.messages[0].plain_text == "Photo news"
+
+
+async def test_other_photo_errors_are_not_retried_as_text(
+        api: FakeTelegramAPI, adapter: TelegramAdapter) -> None:
+    api.fail_next(400, "Bad Request: chat not found", method="sendPhoto")
+    with pytest.raises(AuthError):
+        await adapter.publish(msg("x", image="https://example.org/p.jpg"))
+    assert api.messages == []
+
+
 async def test_verify_returns_the_bot_account(adapter: TelegramAdapter) -> None:
     account = await adapter.verify()
     assert (account.id, account.name) == ("7654321", "@syndicator_test_bot")

@@ -128,7 +128,10 @@ async def login_form(request: web.Request, *, error: str | None = None,
     target = safe_next(next_path or request.query.get("next"))
     if request.get(USER_KEY) is not None and error is None:
         return redirect(target)
-    nonce = secrets.token_urlsafe(24)
+    # Reuse a valid nonce: a second GET (another tab, a stray asset request redirected
+    # here) must not invalidate the form already on screen.
+    signed = ctx.signer.unsign("login", request.cookies.get(LOGIN_COOKIE))
+    nonce = str(signed["n"]) if signed and signed.get("n") else secrets.token_urlsafe(24)
     response = ctx.render(request, "login.html", status=status, login_nonce=nonce,
                           error=error, name=name, next=target)
     response.set_cookie(LOGIN_COOKIE, ctx.signer.sign("login", {"n": nonce}), path="/login",
