@@ -89,7 +89,9 @@ class Daemon:
         await self.fetcher.close()
         self.store.close()
 
-    async def poll_feed(self, feed: FeedSettings) -> PollResult:
+    async def poll_feed(self, feed: FeedSettings) -> PollResult | None:
+        if not self.watcher.due(feed):
+            return None
         result = await self.watcher.poll(feed)
         if result.queued:
             await self.publisher.tick()

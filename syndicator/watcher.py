@@ -14,9 +14,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from syndicator.clock import Clock
+from syndicator.clock import Clock, from_db
 from syndicator.composer import Composer, EmptyPost, TemplateProblem
 from syndicator.config import ChannelBase, FeedSettings, Settings
+from syndicator.durations import format_duration
 from syndicator.entries import Entry, FeedParseError, parse_feed
 from syndicator.fetch import FeedFetcher, FetchError
 from syndicator.model import DeliveryState, Post
@@ -27,6 +28,13 @@ from syndicator.store.store import NewDelivery, NewPost, Store
 log = logging.getLogger("syndicator.watcher")
 
 TITLE_WINDOW = timedelta(days=30)
+MAX_BACKOFF = timedelta(hours=1)
+
+
+def backoff(interval: timedelta, failures: int) -> timedelta:
+    """Interval doubled per failure in a row, capped at an hour (or the interval if longer)."""
+    grown: timedelta = interval * 2 ** max(0, failures - 1)
+    return min(grown, max(interval, MAX_BACKOFF))
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +82,8 @@ class Watcher:
                 max_bytes=feed.max_bytes,
             )
         except FetchError as exc:
-            return self._error(feed, str(exc), next_poll)
+            return self._error(feed, str(exc), state.error_count if state else 0,
+                               exc.retry_after)
         if result.body is None:
             self.store.record_poll(feed.id, feed.url, etag=result.etag,
                                    last_modified=result.last_modified, next_poll_at=next_poll)
@@ -92,7 +101,7 @@ class Watcher:
                 parse_feed, result.body, feed_id=feed.id, url=result.final_url or feed.url,
                 headers=result.headers, language=feed.language)
         except FeedParseError as exc:
-            return self._error(feed, str(exc), next_poll)
+            return self._error(feed, str(exc), state.error_count if state else 0)
         if parsed.warning:
             log.warning("feed %s: %s (entries were still read)", feed.id, parsed.warning)
         first_poll = state is None or state.first_polled_at is None
@@ -105,11 +114,28 @@ class Watcher:
                      queued, " (first poll)" if first_poll else "")
         return PollResult(feed.id, "new" if new_posts else "unchanged", new_posts, queued)
 
-    def _error(self, feed: FeedSettings, message: str, next_poll: datetime) -> PollResult:
+    def _error(self, feed: FeedSettings, message: str, failures_before: int,
+               retry_after: float | None = None) -> PollResult:
+        """Record and log a failed poll; a feed that keeps failing is polled less often."""
         message = redact(message)
-        self.store.record_poll(feed.id, feed.url, error=message, next_poll_at=next_poll)
-        log.error("feed %s: %s", feed.id, message)
+        failures = failures_before + 1
+        wait = backoff(feed.poll_interval, failures)
+        if retry_after:
+            wait = max(wait, timedelta(seconds=retry_after))
+        self.store.record_poll(feed.id, feed.url, error=message,
+                               next_poll_at=self.clock.now() + wait)
+        again = f"; failed {failures} times in a row" if failures > 1 else ""
+        log.error("feed %s: %s (next try in %s%s)", feed.id, message, format_duration(wait),
+                  again)
         return PollResult(feed.id, "error", error=message)
+
+    def due(self, feed: FeedSettings) -> bool:
+        """False while a failing feed waits out its backoff (the schedule keeps ticking)."""
+        state = self.store.feed_state(feed.id)
+        if state is None or not state.error_count or state.next_poll_at is None:
+            return True
+        until = from_db(state.next_poll_at)
+        return until is None or until <= self.clock.now()
 
     def ingest(self, feed: FeedSettings, entries: list[Entry], *, first_poll: bool
                ) -> tuple[int, int]:

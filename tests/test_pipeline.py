@@ -224,3 +224,34 @@ async def test_budget_holds_posts_until_next_month_with_the_reason(
         ("Third", "scheduled", "budget")]
     assert "$0.40 of $0.45 spent this month" in waiting[0]["last_error"]
     assert status["channels"][0]["budget"] == {"per_month": 0.45, "spent_this_month": 0.4}
+
+
+async def test_a_failing_feed_backs_off_and_recovers(
+        tmp_path: Path, feeds: FeedServer, telegram: FakeTelegramAPI,
+        caplog: pytest.LogCaptureFixture) -> None:
+    feeds.status("/en.xml", 503, headers={"Retry-After": "120"})
+    config = make_config(tmp_path, feeds, telegram, feed={"poll_interval": "1m"})
+    daemon = Daemon(config)
+    feed = config.settings.feeds[0]
+    try:
+        with caplog.at_level(logging.ERROR):
+            assert (await daemon.poll_feed(feed)).status == "error"  # type: ignore[union-attr]
+        assert "next try in 2m" in caplog.records[-1].getMessage()  # Retry-After wins
+        assert await daemon.poll_feed(feed) is None  # waiting out the backoff
+        assert feeds.requests["/en.xml"] == 1
+        feeds.clear("/en.xml")
+        feeds.set("/en.xml", rss([Item("a", "Back online", 1)]))
+        report = await daemon.poll_once()  # an explicit poll does not wait
+        assert report.sent == 1 and daemon.watcher.due(feed)
+    finally:
+        await daemon.close()
+
+
+def test_backoff_doubles_and_caps() -> None:
+    from datetime import timedelta
+
+    from syndicator.watcher import backoff
+
+    steps = [backoff(timedelta(minutes=5), n).total_seconds() / 60 for n in range(1, 8)]
+    assert steps == [5, 10, 20, 40, 60, 60, 60]
+    assert backoff(timedelta(hours=2), 3) == timedelta(hours=2)

@@ -6,22 +6,10 @@ Public surface: ``Dashboard`` (start/stop, async context manager), ``serve``, ``
 
 from __future__ import annotations
 
+from syndicator.web.app import create_app
 from syndicator.web.options import User, WebOptions, options_from_settings
 from syndicator.web.passwords import hash_password, verify_password
+from syndicator.web.server import Dashboard, serve
 
 __all__ = ["Dashboard", "User", "WebOptions", "create_app", "hash_password",
            "options_from_settings", "serve", "verify_password"]
-
-
-def __getattr__(name: str) -> object:
-    """The server and app load aiohttp and the store only when asked for (``user add`` and
-    the config do not need them)."""
-    if name in ("Dashboard", "serve"):
-        from syndicator.web import server
-
-        return getattr(server, name)
-    if name == "create_app":
-        from syndicator.web.app import create_app
-
-        return create_app
-    raise AttributeError(name)

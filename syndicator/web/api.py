@@ -14,8 +14,11 @@ MAX_CHECK = 100_000
 
 
 async def check_text(request: web.Request) -> web.Response:
-    """POST {"delivery": ID, "text": ...} or {"channel": ID, "text": ...} -> the platform's
-    own length, limit and problems for that text (the same rule an edit is checked with)."""
+    """Measure a text by the platform's own rule, as an edit would be checked.
+
+    POST ``{"delivery": ID, "text": ...}`` or ``{"channel": ID, "text": ...}``; the answer
+    has the length, limit, counting rule and problems.
+    """
     ctx = context(request)
     try:
         body = await request.json()

@@ -60,8 +60,10 @@ def _forbidden(request: web.Request, message: str) -> web.StreamResponse:
 
 
 def _same_origin(request: web.Request) -> bool:
-    """A browser names the page a request came from; a foreign one is refused even with a
-    token (defence in depth behind SameSite=Strict)."""
+    """Refuse a request a browser says came from another site, token or not.
+
+    Defence in depth behind SameSite=Strict; a request without ``Origin`` passes.
+    """
     origin = request.headers.get("Origin")
     if not origin or origin == "null":
         return origin is None

@@ -45,7 +45,7 @@ def stacked_bars(title: str, days: Sequence[date], series: Mapping[str, Sequence
                    f'text-anchor="end">{tick}</text>')
     for i, day in enumerate(days):
         x = LEFT + slot * i + (slot - bar) / 2
-        base = TOP + plot_h
+        base: float = TOP + plot_h
         for index, name in enumerate(names):
             count = series[name][i]
             if not count:

@@ -90,7 +90,10 @@ def read_password(*, from_stdin: bool, stdin: TextIO | None = None) -> str:
 
 
 def user_entry(name: str, role: str, password: str) -> str:
-    """The YAML list item for ``users:`` with a fresh scrypt hash."""
+    """Make the YAML list item for ``users:``, with a fresh scrypt hash.
+
+    It is indented to paste under ``users:`` the way the example config indents its lists.
+    """
     if not NAME.match(name):
         raise CommandError(f"user name {name!r}: use letters, digits, '.', '_', '-' or '@' "
                            "(at most 64)", USAGE)
@@ -100,7 +103,8 @@ def user_entry(name: str, role: str, password: str) -> str:
         raise CommandError(f"the password must have at least {MIN_PASSWORD} characters",
                            USAGE)
     entry = {"name": name, "role": role, "password_hash": hash_password(password)}
-    return yaml.safe_dump([entry], sort_keys=False, allow_unicode=True)
+    text = yaml.safe_dump([entry], sort_keys=False, allow_unicode=True, width=200)
+    return "".join(f"  {line}" for line in text.splitlines(keepends=True))
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:

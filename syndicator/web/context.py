@@ -109,7 +109,7 @@ def context(request: web.Request) -> Context:
 
 def current_user(request: web.Request) -> User:
     """The logged-in user (the auth middleware guarantees one on every protected route)."""
-    user = request.get(USER_KEY)
-    if user is None:
-        raise web.HTTPUnauthorized()
-    return user
+    try:
+        return request[USER_KEY]
+    except KeyError:
+        raise web.HTTPUnauthorized() from None

@@ -22,7 +22,7 @@ def queue_data(ctx: Context) -> dict[str, Any]:
     """Each channel's deliveries grouped by state, and the WhatsApp links to share."""
     states = ctx.store.channel_states()
     channels = []
-    shares = []
+    shares: list[tuple[str, dict[str, Any]]] = []
     for channel in ctx.config.settings.channels:
         groups: dict[str, list[dict[str, Any]]] = {s: [] for s in QUEUE_STATES}
         for delivery in ctx.store.queue(channel.id):

@@ -38,8 +38,10 @@ def stamp(moment: datetime | None) -> str:
 
 
 def safe_url(url: str | None, *, prefixes: tuple[str, ...] = ("https://", "http://")) -> str:
-    """``url`` if it is an absolute link with one of ``prefixes``, else empty: feeds and
-    platforms supply these, and a ``javascript:`` link must never become an href."""
+    """Return ``url`` if it is an absolute link with one of ``prefixes``, else empty.
+
+    Feeds and platforms supply these links; a ``javascript:`` one must never become an href.
+    """
     if not url:
         return ""
     parts = urlsplit(url)

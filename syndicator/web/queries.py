@@ -62,7 +62,8 @@ def daily(store: Store, channels: list[str], now: datetime, days: int = 14) -> D
     with store.session() as s:
         for channel, moment in s.execute(select(DeliveryRow.channel_id, DeliveryRow.sent_at)
                                          .where(DeliveryRow.sent_at >= since)):
-            sent[channel, moment.date()] += 1
+            if moment is not None:
+                sent[channel, moment.date()] += 1
         for channel, moment, outcome in s.execute(
                 select(AttemptRow.channel_id, AttemptRow.started_at, AttemptRow.outcome)
                 .where(AttemptRow.started_at >= since)):

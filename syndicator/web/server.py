@@ -1,7 +1,7 @@
 """Start and stop the dashboard: inside the daemon (same loop, same store) or on its own.
 
-    async with Dashboard(config, store=daemon.store) as dashboard: ...
-    await serve(config, stop)        # `syndicator web`: until ``stop`` is set
+``async with Dashboard(config, store=daemon.store):`` in the daemon;
+``await serve(config, stop)`` for `syndicator web`, until ``stop`` is set.
 """
 
 from __future__ import annotations
@@ -49,9 +49,11 @@ class Dashboard:
 
     async def start(self) -> str:
         """Bind and serve; returns the URL. Raises OSError if the address is taken."""
-        store = self._store or await asyncio.to_thread(Store.open, self.config.storage_url,
-                                                       clock=self.clock)
-        self._store = store
+        store = self._store
+        if store is None:
+            store = await asyncio.to_thread(Store.open, self.config.storage_url,
+                                            clock=self.clock)
+            self._store = store
         key = self.options.secret_key
         if key is None:
             key = secrets.token_bytes(32)
