@@ -20,7 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 import adapters as adapter_registry
 from adapters.base import Adapter
-from syndicator.clock import Clock, SystemClock, from_db
+from syndicator.clock import Clock, SystemClock
 from syndicator.composer import Composer
 from syndicator.config import ChannelBase, FeedSettings, LoadedConfig
 from syndicator.fetch import FeedFetcher
@@ -105,11 +105,11 @@ class Daemon:
                         "`syndicator queue`", recovered)
         scheduler = AsyncIOScheduler(timezone=UTC)
         now = self.clock.now()
-        states = self.store.feed_states()
         for index, feed in enumerate(self.settings.feeds):
             interval = feed.poll_interval.total_seconds()
             jitter = min(interval * 0.1, 30.0)
-            planned = from_db(states[feed.id].next_poll_at) if feed.id in states else None
+            memo = self.watcher.memos.get(feed.id)
+            planned = memo.next_poll_at if memo else None
             first = now + timedelta(seconds=min(index * 0.2, 5.0))
             if planned is not None and first < planned < now + feed.poll_interval:
                 first = planned
@@ -118,6 +118,9 @@ class Daemon:
                 args=[feed], id=f"feed:{feed.id}", name=f"poll {feed.id}",
                 next_run_time=first, max_instances=1, coalesce=True,
                 misfire_grace_time=int(max(interval, 1)))
+        scheduler.add_job(self.watcher.flush, IntervalTrigger(seconds=PUBLISH_TICK),
+                          id="flush", name="record poll outcomes", max_instances=1,
+                          coalesce=True, misfire_grace_time=5)
         scheduler.add_job(self.publisher.tick, IntervalTrigger(seconds=PUBLISH_TICK),
                           id="publisher", name="publish due deliveries", max_instances=1,
                           coalesce=True, misfire_grace_time=5)
@@ -130,6 +133,7 @@ class Daemon:
             log.info("stopping: finishing in-flight posts (up to %.0fs)", STOP_GRACE)
             scheduler.shutdown(wait=False)
             await self.publisher.stop(STOP_GRACE)
+            self.watcher.flush()
             log.info("stopped")
 
     async def poll_once(self, max_wait: float = 60.0) -> CycleReport:
@@ -138,6 +142,7 @@ class Daemon:
         report.uncertain = await self.publisher.recover()
         report.polls = list(await asyncio.gather(
             *(self.watcher.poll(feed) for feed in self.settings.feeds)))
+        self.watcher.flush()
         before = self.publisher.stats.copy()
         while True:
             started = await self.publisher.tick()

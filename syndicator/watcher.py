@@ -13,6 +13,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from syndicator.clock import Clock, from_db
 from syndicator.composer import Composer, EmptyPost, TemplateProblem
@@ -23,7 +24,7 @@ from syndicator.fetch import FeedFetcher, FetchError
 from syndicator.model import DeliveryState, Post
 from syndicator.router import matches
 from syndicator.secrets import redact
-from syndicator.store.store import NewDelivery, NewPost, Store
+from syndicator.store.store import NewDelivery, NewPost, PollRecord, Store
 
 log = logging.getLogger("syndicator.watcher")
 
@@ -55,8 +56,28 @@ def to_post(feed: FeedSettings, entry: Entry) -> Post:
     )
 
 
+@dataclass(slots=True)
+class FeedMemo:
+    """What the next poll of a feed needs from the last one."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    first_polled: bool = False
+    error_count: int = 0
+    next_poll_at: datetime | None = None
+
+
 class Watcher:
-    """Polls feeds into the store. Holds no state of its own between polls."""
+    """Polls feeds into the store.
+
+    It is the only writer of feed state, so it keeps that state in memory (read once) and
+    writes poll outcomes in batches: a cycle of thousands of unchanged feeds then costs one
+    commit, not one per feed. Losing an unflushed batch in a crash is harmless: the next poll
+    fetches again and the posts themselves were written at once.
+    """
+
+    FLUSH_AT = 500
 
     def __init__(self, store: Store, settings: Settings, fetcher: FeedFetcher,
                  composer: Composer, clock: Clock) -> None:
@@ -65,34 +86,56 @@ class Watcher:
         self.fetcher = fetcher
         self.composer = composer
         self.clock = clock
+        self.memos = {feed_id: FeedMemo(
+            etag=row.etag, last_modified=row.last_modified, body_hash=row.body_hash,
+            first_polled=row.first_polled_at is not None, error_count=row.error_count or 0,
+            next_poll_at=from_db(row.next_poll_at)) for feed_id, row in
+            store.feed_states().items()}
+        self.pending: list[PollRecord] = []
+
+    def flush(self) -> None:
+        """Write the buffered poll outcomes (called every second by the daemon, and on stop)."""
+        batch, self.pending = self.pending, []
+        self.store.record_polls(batch)
+
+    def _record(self, feed: FeedSettings, **outcome: Any) -> None:
+        record = PollRecord(feed.id, feed.url, self.clock.now(), **outcome)
+        memo = self.memos.setdefault(feed.id, FeedMemo())
+        memo.next_poll_at = record.next_poll_at
+        if record.error is None:
+            memo.error_count = 0
+            if record.etag is not None or record.last_modified is not None:
+                memo.etag, memo.last_modified = record.etag, record.last_modified
+            memo.body_hash = record.body_hash or memo.body_hash
+            memo.first_polled = memo.first_polled or record.parsed
+        else:
+            memo.error_count += 1
+        self.pending.append(record)
+        if len(self.pending) >= self.FLUSH_AT:
+            self.flush()
 
     def channels_for(self, feed: FeedSettings) -> list[ChannelBase]:
         return [c for c in self.settings.channels if c.enabled and feed.id in c.feeds]
 
     async def poll(self, feed: FeedSettings) -> PollResult:
         """Poll one feed; never raises for the feed's own faults (they are logged and stored)."""
-        state = self.store.feed_state(feed.id)
+        memo = self.memos.get(feed.id) or FeedMemo()
         next_poll = self.clock.now() + feed.poll_interval
         try:
             result = await self.fetcher.fetch(
-                feed.url,
-                etag=state.etag if state else None,
-                last_modified=state.last_modified if state else None,
-                timeout=feed.timeout.total_seconds(),
-                max_bytes=feed.max_bytes,
-            )
+                feed.url, etag=memo.etag, last_modified=memo.last_modified,
+                timeout=feed.timeout.total_seconds(), max_bytes=feed.max_bytes)
         except FetchError as exc:
-            return self._error(feed, str(exc), state.error_count if state else 0,
-                               exc.retry_after)
+            return self._error(feed, str(exc), memo.error_count, exc.retry_after)
         if result.body is None:
-            self.store.record_poll(feed.id, feed.url, etag=result.etag,
-                                   last_modified=result.last_modified, next_poll_at=next_poll)
+            self._record(feed, etag=result.etag, last_modified=result.last_modified,
+                         next_poll_at=next_poll)
             log.debug("feed %s: not modified", feed.id)
             return PollResult(feed.id, "not_modified")
         digest = hashlib.sha256(result.body).hexdigest()
-        if state is not None and state.body_hash == digest and state.first_polled_at:
-            self.store.record_poll(feed.id, feed.url, etag=result.etag,
-                                   last_modified=result.last_modified, next_poll_at=next_poll)
+        if memo.body_hash == digest and memo.first_polled:
+            self._record(feed, etag=result.etag, last_modified=result.last_modified,
+                         next_poll_at=next_poll)
             log.debug("feed %s: body unchanged", feed.id)
             return PollResult(feed.id, "unchanged")
         try:
@@ -101,14 +144,13 @@ class Watcher:
                 parse_feed, result.body, feed_id=feed.id, url=result.final_url or feed.url,
                 headers=result.headers, language=feed.language)
         except FeedParseError as exc:
-            return self._error(feed, str(exc), state.error_count if state else 0)
+            return self._error(feed, str(exc), memo.error_count)
         if parsed.warning:
             log.warning("feed %s: %s (entries were still read)", feed.id, parsed.warning)
-        first_poll = state is None or state.first_polled_at is None
+        first_poll = not memo.first_polled
         new_posts, queued = self.ingest(feed, parsed.entries, first_poll=first_poll)
-        self.store.record_poll(feed.id, feed.url, etag=result.etag,
-                               last_modified=result.last_modified, body_hash=digest,
-                               parsed=True, next_poll_at=next_poll)
+        self._record(feed, etag=result.etag, last_modified=result.last_modified,
+                     body_hash=digest, parsed=True, next_poll_at=next_poll)
         if new_posts:
             log.info("feed %s: %d new post(s), %d delivery(ies) queued%s", feed.id, new_posts,
                      queued, " (first poll)" if first_poll else "")
@@ -122,8 +164,7 @@ class Watcher:
         wait = backoff(feed.poll_interval, failures)
         if retry_after:
             wait = max(wait, timedelta(seconds=retry_after))
-        self.store.record_poll(feed.id, feed.url, error=message,
-                               next_poll_at=self.clock.now() + wait)
+        self._record(feed, error=message, next_poll_at=self.clock.now() + wait)
         again = f"; failed {failures} times in a row" if failures > 1 else ""
         log.error("feed %s: %s (next try in %s%s)", feed.id, message, format_duration(wait),
                   again)
@@ -131,11 +172,10 @@ class Watcher:
 
     def due(self, feed: FeedSettings) -> bool:
         """False while a failing feed waits out its backoff (the schedule keeps ticking)."""
-        state = self.store.feed_state(feed.id)
-        if state is None or not state.error_count or state.next_poll_at is None:
+        memo = self.memos.get(feed.id)
+        if memo is None or not memo.error_count or memo.next_poll_at is None:
             return True
-        until = from_db(state.next_poll_at)
-        return until is None or until <= self.clock.now()
+        return memo.next_poll_at <= self.clock.now()
 
     def ingest(self, feed: FeedSettings, entries: list[Entry], *, first_poll: bool
                ) -> tuple[int, int]:

@@ -469,6 +469,7 @@ def test_user_add_prints_a_yaml_entry(monkeypatch: pytest.MonkeyPatch,
                                            password_stdin=True))
     out = capsys.readouterr()
     assert code == 0 and "paste under" in out.err
+    assert out.out.startswith("  - name: maryam\n    role: editor\n    password_hash: scrypt$")
     [entry] = yaml.safe_load(out.out)
     assert entry["name"] == "maryam" and entry["role"] == "editor"
     assert verify_password("a long enough password", entry["password_hash"])

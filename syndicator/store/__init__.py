@@ -1,5 +1,5 @@
 """Durable state: all the daemon knows lives here, so a restart neither loses nor repeats work."""
 
-from syndicator.store.store import NewDelivery, NewPost, Store, StoreError
+from syndicator.store.store import NewDelivery, NewPost, PollRecord, Store, StoreError
 
-__all__ = ["NewDelivery", "NewPost", "Store", "StoreError"]
+__all__ = ["NewDelivery", "NewPost", "PollRecord", "Store", "StoreError"]

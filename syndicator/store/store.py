@@ -59,6 +59,42 @@ class NewDelivery:
     last_error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PollRecord:
+    """The outcome of one poll of one feed."""
+
+    feed_id: str
+    url: str
+    at: datetime
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    parsed: bool = False
+    next_poll_at: datetime | None = None
+
+
+def _apply_poll(state: FeedState, record: PollRecord) -> None:
+    at = to_db(record.at)
+    state.url = record.url
+    state.last_polled_at = at
+    state.next_poll_at = to_db(record.next_poll_at)
+    if record.error is None:
+        state.last_success_at = at
+        state.error_count = 0
+        state.last_error = None
+        if record.etag is not None or record.last_modified is not None:
+            state.etag, state.last_modified = record.etag, record.last_modified
+        if record.body_hash is not None:
+            state.body_hash = record.body_hash
+        if record.parsed and state.first_polled_at is None:
+            state.first_polled_at = at
+    else:
+        state.last_error = record.error
+        state.last_error_at = at
+        state.error_count = (state.error_count or 0) + 1
+
+
 @dataclass(slots=True)
 class Claimed:
     """A delivery the publisher holds a lease on, with what it needs to publish it."""
@@ -154,46 +190,26 @@ class Store:
         with self.session() as s:
             return {f.id: f for f in s.scalars(select(FeedState))}
 
-    def record_poll(
-        self,
-        feed_id: str,
-        url: str,
-        *,
-        error: str | None = None,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        body_hash: str | None = None,
-        parsed: bool = False,
-        next_poll_at: datetime | None = None,
-    ) -> None:
-        """Remember a poll's outcome: validators on success, the error and its count on failure."""
-        now = self._now()
+    def record_polls(self, records: Sequence[PollRecord]) -> None:
+        """Remember many polls' outcomes in one transaction (a cycle of 10,000 feeds is mostly
+        304s: one commit per feed would cost more than the fetches)."""
+        if not records:
+            return
         with self.session() as s, s.begin():
-            state = s.get(FeedState, feed_id) or FeedState(id=feed_id, url=url, error_count=0)
-            state.url = url
-            state.last_polled_at = now
-            state.next_poll_at = to_db(next_poll_at)
-            if error is None:
-                state.last_success_at = now
-                state.error_count = 0
-                state.last_error = None
-                if etag is not None or last_modified is not None:
-                    state.etag, state.last_modified = etag, last_modified
-                if body_hash is not None:
-                    state.body_hash = body_hash
-                if parsed and state.first_polled_at is None:
-                    state.first_polled_at = now
-            else:
-                state.last_error = error
-                state.last_error_at = now
-                state.error_count = (state.error_count or 0) + 1
-            s.add(state)
+            ids = list({r.feed_id for r in records})
+            rows = {f.id: f for chunk in _chunks(ids)
+                    for f in s.scalars(select(FeedState).where(FeedState.id.in_(chunk)))}
+            for record in records:
+                state = rows.get(record.feed_id)
+                if state is None:
+                    state = FeedState(id=record.feed_id, url=record.url, error_count=0)
+                    s.add(state)
+                    rows[record.feed_id] = state
+                _apply_poll(state, record)
 
-    def set_next_poll(self, feed_id: str, url: str, next_poll_at: datetime) -> None:
-        with self.session() as s, s.begin():
-            state = s.get(FeedState, feed_id) or FeedState(id=feed_id, url=url, error_count=0)
-            state.next_poll_at = to_db(next_poll_at)
-            s.add(state)
+    def record_poll(self, feed_id: str, url: str, **outcome: Any) -> None:
+        """One poll's outcome: validators on success, the error and its count on failure."""
+        self.record_polls([PollRecord(feed_id, url, self.clock.now(), **outcome)])
 
     # -- posts ---------------------------------------------------------------------------
 

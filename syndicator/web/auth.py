@@ -165,7 +165,9 @@ async def login(request: web.Request) -> web.StreamResponse:
         response.headers["Retry-After"] = str(int(wait) + 1)
         return response
     user = ctx.options.user(name)
-    ok = await ctx.run(verify_password, password, user.password_hash if user else DUMMY_HASH)
+    async with ctx.password_checks:
+        ok = await ctx.run(verify_password, password,
+                           user.password_hash if user else DUMMY_HASH)
     if user is None or not ok:
         ctx.limiter.fail(*keys)
         log.warning("dashboard: failed login for %r from %s", name, _client(request))

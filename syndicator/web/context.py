@@ -48,6 +48,9 @@ class Context:
     limiter: LoginLimiter
     desk: Desk = field(init=False)
     templates: jinja2.Environment = field(default_factory=_environment)
+    #: Each password check costs ~32 MiB and tens of milliseconds: a burst of parallel
+    #: logins (all passing the throttle before any failure is counted) waits in line.
+    password_checks: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
 
     def __post_init__(self) -> None:
         self.desk = Desk(self.store, self.config.settings, self.clock)
