@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -101,6 +102,10 @@ async def test_persian_and_arabic_posts_arrive_intact_on_every_platform(
     assert {PERSIAN, ARABIC} <= {e["title"] for e in share}
     page = (tmp_path / "share" / "index.html").read_text(encoding="utf-8")
     assert PERSIAN in page and 'dir="auto"' in page
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        dump = "\n".join(db.iterdump())
+    stored = dump + page + json.dumps(share)
+    assert not [name for name, value in SECRETS.items() if value in stored]
 
 
 async def test_expired_facebook_token_pauses_only_that_channel(
