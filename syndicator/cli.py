@@ -121,6 +121,16 @@ def cmd_check(args: argparse.Namespace) -> int:
         if problem:
             problems += 1
             print(f"FAIL channel {channel.id}: template {problem}")
+    if config.settings.dashboard is not None:
+        from syndicator.web.options import options_from_settings, user_problems
+
+        options = options_from_settings(config.settings)
+        for problem in user_problems(options.users):
+            problems += 1
+            print(f"FAIL {problem}")
+        if not options.users:
+            print("warn users: nobody can log in to the dashboard "
+                  "(add one with `syndicator user add NAME`)")
     if args.offline:
         return FAILED if problems else OK
     problems += asyncio.run(_check_online(config))
@@ -516,6 +526,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.dir, duration=args.duration, interval=args.interval)
 
 
+def cmd_web(args: argparse.Namespace) -> int:
+    from syndicator.web.commands import cmd_web as web
+
+    return web(args)
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from syndicator.web.commands import cmd_user_add as user_add
+
+    return user_add(args)
+
+
 def _setup_logs(args: argparse.Namespace, config: LoadedConfig) -> None:
     logs.setup(args.log_level or config.settings.log.level,
                args.log_format or config.settings.log.format)
@@ -606,6 +628,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", help="shown in status")
     p = add("resume", cmd_resume, "resume a paused channel")
     p.add_argument("channel", metavar="CHANNEL")
+    from syndicator.web.commands import add_user_arguments, add_web_arguments
+
+    p = add("web", cmd_web, "serve the editors' dashboard alone (the daemon serves it too "
+            "when the config has dashboard:)")
+    add_web_arguments(p)
+    user = sub.add_parser("user", parents=[common], help="dashboard users",
+                          description="dashboard users")
+    user_sub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    p = user_sub.add_parser("add", parents=[common],
+                            help="print a users: entry (name, role, scrypt hash) to paste "
+                                 "into the config")
+    p.set_defaults(func=cmd_user_add)
+    add_user_arguments(p)
     p = add("status", cmd_status, "each feed and channel: last success, errors, next run")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p = add("db", cmd_db, "database maintenance")

@@ -283,6 +283,24 @@ class LogSettings(_Model):
     format: Literal["text", "json"] = "text"
 
 
+class DashboardSettings(_Model):
+    """The editors' dashboard, served by the daemon (and by `syndicator web`)."""
+
+    listen: Annotated[str, Field(pattern=r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$")] = (
+        "127.0.0.1:8080")
+    secret_key: SecretRef | None = None
+    session_ttl: Duration = timedelta(hours=12)
+
+
+class UserSettings(_Model):
+    """One dashboard account; `syndicator user add NAME` prints the entry."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")]
+    role: Literal["editor", "admin"] = "editor"
+    password_hash: Annotated[str, Field(
+        pattern=r"^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,2}$")]
+
+
 class Settings(_Model):
     """Everything the daemon needs, from one YAML file."""
 
@@ -292,6 +310,8 @@ class Settings(_Model):
     channels: list[Channel] = []
     retry: RetryPolicy = RetryPolicy()
     log: LogSettings = LogSettings()
+    dashboard: DashboardSettings | None = None
+    users: list[UserSettings] = []
 
     @model_validator(mode="after")
     def _cross_check(self) -> Settings:
@@ -302,6 +322,11 @@ class Settings(_Model):
                 if item.id in seen:
                     problems.append(f"{kind}[{i}].id: duplicate id {item.id!r}")
                 seen.add(item.id)
+        names: set[str] = set()
+        for i, user in enumerate(self.users):
+            if user.name in names:
+                problems.append(f"users[{i}].name: duplicate user {user.name!r}")
+            names.add(user.name)
         feed_ids = {f.id for f in self.feeds}
         for i, ch in enumerate(self.channels):
             for j, feed in enumerate(ch.feeds):
@@ -429,6 +454,9 @@ PLATFORM_MODELS: dict[str, type[ChannelBase]] = {
 
 
 _PATTERN_HINTS = {
+    "listen": 'HOST:PORT, e.g. "127.0.0.1:8080"',
+    "name": "letters, digits, '.', '_', '-' or '@', at most 64",
+    "password_hash": "scrypt$n$r$p$salt$hash: make it with `syndicator user add NAME`",
     "utm": "UTM keys are source, medium, campaign, term, content or id",
     "page_id": "digits only: the numeric Page id (Page settings, About)",
     "phone": "digits only: the full international number without +, spaces or a leading 0",

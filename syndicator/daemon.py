@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -125,6 +126,7 @@ class Daemon:
                           id="publisher", name="publish due deliveries", max_instances=1,
                           coalesce=True, misfire_grace_time=5)
         scheduler.start()
+        dashboard = await self._start_dashboard()
         log.info("syndicator running: %d feed(s), %d channel(s), storage %s; Ctrl-C to stop",
                  len(self.settings.feeds), len(self.adapters), self._storage_label())
         try:
@@ -134,7 +136,27 @@ class Daemon:
             scheduler.shutdown(wait=False)
             await self.publisher.stop(STOP_GRACE)
             self.watcher.flush()
+            if dashboard is not None:
+                await dashboard.stop()
             log.info("stopped")
+
+    async def _start_dashboard(self) -> Any:
+        """The editors' dashboard on this loop and store, if the config has ``dashboard:``.
+
+        A dashboard that cannot bind is logged, not fatal: publishing goes on without it.
+        """
+        if self.settings.dashboard is None:
+            return None
+        from syndicator.web import Dashboard
+
+        dashboard = Dashboard(self.config, store=self.store, clock=self.clock)
+        try:
+            await dashboard.start()
+        except OSError as exc:
+            log.error("dashboard: cannot listen on %s: %s", self.settings.dashboard.listen,
+                      exc.strerror or exc)
+            return None
+        return dashboard
 
     async def poll_once(self, max_wait: float = 60.0) -> CycleReport:
         """One watch cycle, then publish everything due, waiting out short retry-afters."""
