@@ -8,7 +8,10 @@ the real daemon against them, printing each message as the sandbox channel recei
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import secrets
+import socket
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,9 +22,11 @@ from syndicator.config import ChannelBase, LoadedConfig, load_config
 from syndicator.lock import DaemonLock, LockedError, lock_path
 from syndicator.sandbox.feeds import FeedServer
 from syndicator.sandbox.platforms import Sandbox
+from syndicator.web.passwords import hash_password
 
 DEMO_FEEDS = Path(__file__).resolve().parent / "sandbox" / "demo"
 CHATS = {"en": "@demo_news_en", "fa": "@demo_news_fa"}
+DEMO_USER, DEMO_PASSWORD = "editor", "syndicator-demo"  # loopback only, for the demo
 INITIAL = 8
 
 CONFIG = """\
@@ -68,6 +73,8 @@ channels:
       access_token: ${{X_ACCESS_TOKEN}}
       access_token_secret: ${{X_ACCESS_TOKEN_SECRET}}
     budget: {{per_month: 5, price_per_post: 0.015, price_per_post_with_link: 0.20}}
+    approval: required               # held for an editor (dashboard or `syndicator approve`)
+    auto_approve_after: 2m
   - id: fb-fa
     platform: facebook
     feeds: [fa]
@@ -78,6 +85,13 @@ channels:
     platform: whatsapp
     feeds: [en, fa]
     share_dir: share
+dashboard:
+  listen: 127.0.0.1:{dashboard_port}
+  secret_key: ${{SYNDICATOR_DEMO_WEB_KEY}}
+users:
+  - name: {user}
+    role: admin
+    password_hash: {password_hash}
 """
 
 
@@ -123,6 +137,18 @@ def _arrived(channel: ChannelBase, first_line: str, where: str) -> None:
     print(f"  >> sandbox {where} ({channel.id}) received: {first_line[:90]}", flush=True)
 
 
+def _free_port(preferred: int = 8080) -> int:
+    """8080 when it is free, else any free loopback port."""
+    for port in (preferred, 0):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(probe.getsockname()[1])
+    raise OSError("no free port on 127.0.0.1")
+
+
 async def _demo(directory: Path, duration: float | None, interval: float) -> int:
     from syndicator.daemon import Daemon
 
@@ -131,6 +157,8 @@ async def _demo(directory: Path, duration: float | None, interval: float) -> int
         if not stale.name.endswith(".lock"):
             stale.unlink()
     editions = {name: Edition.load(name) for name in ("en", "fa")}
+    dashboard_port = _free_port()
+    os.environ.setdefault("SYNDICATOR_DEMO_WEB_KEY", secrets.token_urlsafe(32))
     start = datetime.now(UTC)
     for edition in editions.values():
         for n in range(INITIAL):
@@ -142,7 +170,8 @@ async def _demo(directory: Path, duration: float | None, interval: float) -> int
         config_path = directory / "config.yaml"
         config_path.write_text(CONFIG.format(
             feed_en=feeds.url("/en/feed.xml"), feed_fa=feeds.url("/fa/feed.xml"),
-            chat_en=CHATS["en"], chat_fa=CHATS["fa"]), encoding="utf-8")
+            chat_en=CHATS["en"], chat_fa=CHATS["fa"], dashboard_port=dashboard_port,
+            user=DEMO_USER, password_hash=hash_password(DEMO_PASSWORD)), encoding="utf-8")
         loaded = load_config(config_path, require_secrets=False)
         lock_file = lock_path(loaded.storage_url)
         lock = DaemonLock(lock_file) if lock_file else None
@@ -163,6 +192,8 @@ async def _demo(directory: Path, duration: float | None, interval: float) -> int
             f"  channels  Telegram {CHATS['en']} and {CHATS['fa']}, X, a Facebook Page and "
             f"WhatsApp share links, each on a local stand-in of its platform\n"
             f"  share     {directory / 'share' / 'index.html'} (the WhatsApp share page)\n"
+            f"  dashboard http://127.0.0.1:{dashboard_port}/  (user {DEMO_USER}, password "
+            f"{DEMO_PASSWORD}); X posts wait there for approval\n"
             f"  config    {config_path}\n"
             f"In another shell:  syndicator queue --config {config_path}   "
             f"(or status, history)\nCtrl-C stops the demo.\n", flush=True)

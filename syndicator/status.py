@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+import adapters
 from syndicator.clock import from_db
-from syndicator.config import LoadedConfig
+from syndicator.config import ChannelBase, LoadedConfig
 from syndicator.publisher import month_start
+from syndicator.schedule import earliest_slot
+from syndicator.store.schema import ChannelState
 from syndicator.store.store import Store
+
+
+def _next_post(store: Store, channel: ChannelBase, now: datetime,
+               state: ChannelState | None) -> datetime | None:
+    """When the channel's next post should go: its due time, pushed by the schedule policy,
+    the platform's pacing and any rate-limit wait (None: nothing queued, or paused)."""
+    due = store.next_due(channel.id, now)
+    if due is None or (state is not None and state.paused):
+        return None
+    sent = store.sent_since(channel.id, now - timedelta(hours=48))
+    pacing = adapters.load(channel.platform).limits.min_interval
+    times = [due[1], earliest_slot(channel.schedule, now, sent, min_interval=pacing)]
+    blocked = from_db(state.blocked_until) if state is not None else None
+    if blocked is not None:
+        times.append(blocked)
+    return max(times)
 
 
 def status_data(config: LoadedConfig, store: Store, now: datetime) -> dict[str, Any]:
@@ -39,7 +58,7 @@ def status_data(config: LoadedConfig, store: Store, now: datetime) -> dict[str, 
             "blocked_until": from_db(ch.blocked_until) if ch and ch.blocked_until and
             from_db(ch.blocked_until) > now else None,  # type: ignore[operator]
             "deliveries": counts.get(channel.id, {}),
-            "next_due_at": (store.next_due(channel.id, now) or (None, None))[1],
+            "next_due_at": _next_post(store, channel, now, ch),
         })
         if channel.budget is not None:
             out["channels"][-1]["budget"] = {
