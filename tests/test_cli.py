@@ -65,6 +65,7 @@ def env(**extra: str) -> dict[str, str]:
 
 def cli(*args: str, cwd: Path, environ: dict[str, str] | None = None
         ) -> subprocess.CompletedProcess[str]:
+    """Run the real command in a new process, as an admin would."""
     return subprocess.run([sys.executable, "-m", "syndicator", *args], capture_output=True,
                           text=True, cwd=cwd, env=environ or env(), timeout=90)
 
@@ -190,22 +191,41 @@ def test_db_upgrade_and_help(tmp_path: Path, servers: tuple[FeedServer, FakeTele
 
 
 def test_demo_runs_offline_and_shows_posts_arriving(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "syndicator", "demo", "--duration", "12", "--interval", "3",
-         "--dir", str(tmp_path / "demo")], capture_output=True, text=True, timeout=90,
-        env={k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "SYNDICATOR"))})
-    assert result.returncode == 0, result.stderr
-    arrivals = [line for line in result.stdout.splitlines() if "received:" in line]
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "SYNDICATOR"))}
+    environ["PYTHONUNBUFFERED"] = "1"
+    config = tmp_path / "demo" / "config.yaml"
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "syndicator", "demo", "--duration", "20", "--interval", "3",
+         "--dir", str(tmp_path / "demo")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=environ)
+    try:
+        def held() -> list[dict[str, object]]:
+            if not config.exists():
+                return []
+            result = cli("queue", "--json", "--state", "held", "--config", str(config),
+                         cwd=tmp_path, environ=environ)
+            return json.loads(result.stdout) if result.returncode == 0 else []
+
+        wait_for(lambda: held())  # X posts wait for an editor in the demo
+        first = held()[0]
+        approved = cli("approve", str(first["id"]), "--config", str(config), cwd=tmp_path,
+                       environ=environ)
+        assert approved.returncode == 0, approved.stderr
+        out, err = demo.communicate(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    assert demo.returncode == 0, err
+    assert "dashboard http://127.0.0.1:" in out and "password syndicator-demo" in out
+    arrivals = [line for line in out.splitlines() if "received:" in line]
     for where in ("Telegram @demo_news_en", "Telegram @demo_news_fa", "X (x-en)",
                   "Facebook page (fb-fa)"):
         assert any(where in line for line in arrivals), where
     assert any("خبر" in line or "ی" in line for line in arrivals)  # Persian arrives intact
     share = (tmp_path / "demo" / "share" / "index.html").read_text(encoding="utf-8")
     assert "wa.me/?text=" in share
-    queue = subprocess.run([sys.executable, "-m", "syndicator", "history", "--json", "--config",
-                            str(tmp_path / "demo" / "config.yaml")], capture_output=True,
-                           text=True, timeout=60)
-    assert queue.returncode == 0 and len(json.loads(queue.stdout)) >= 12
+    history = cli("history", "--json", "--config", str(config), cwd=tmp_path, environ=environ)
+    assert history.returncode == 0 and len(json.loads(history.stdout)) >= 12
 
 
 def test_sigterm_lets_the_post_in_flight_finish(
