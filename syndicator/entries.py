@@ -18,14 +18,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 from feedparser.urls import resolve_relative_uris
 
 from syndicator.model import Post
+from syndicator.text.links import normalize_link
+from syndicator.text.plain import html_to_text
 
 __all__ = ["Entry", "FeedParseError", "ParsedFeed", "normalize_link", "parse_feed"]
 
@@ -317,48 +318,6 @@ def _entry(
     )
 
 
-def normalize_link(url: str) -> str:
-    """The form of a link used to spot the same article twice.
-
-    Drops the fragment and every ``utm_*`` query parameter (others stay, in order, exactly as
-    written), lowercases scheme and host, drops the default port (80 for http, 443 for https)
-    and leaves the path alone (paths are case-sensitive). Never raises.
-    """
-    text = re.sub(r"[\t\r\n]", "", str(url)).strip()
-    text = text.split("#", 1)[0]
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return text
-    scheme = parts.scheme.lower()
-    netloc = _normal_netloc(parts.netloc, scheme)
-    kept = [p for p in parts.query.split("&") if p]
-    query = "&".join(p for p in kept if not p.split("=", 1)[0].lower().startswith("utm_"))
-    try:
-        return urlunsplit((scheme, netloc, parts.path, query, ""))
-    except ValueError:
-        return text
-
-
-def _normal_netloc(netloc: str, scheme: str) -> str:
-    userinfo, at, hostport = netloc.rpartition("@")
-    if hostport.startswith("["):
-        host, _, rest = hostport.partition("]")
-        host += "]"
-        port = rest[1:] if rest.startswith(":") else ""
-        has_port = rest.startswith(":")
-    else:
-        host, colon, port = hostport.rpartition(":")
-        has_port = bool(colon)
-        if not has_port:
-            host, port = hostport, ""
-    default = {"http": 80, "https": 443}.get(scheme)
-    if has_port and (port == "" or (port.isdigit() and default is not None
-                                    and int(port) == default)):
-        port, has_port = "", False
-    return f"{userinfo}{at}{host.lower()}" + (f":{port}" if has_port else "")
-
-
 def _http_url(value: object, base: str) -> str | None:
     """``value`` resolved against ``base``, or None when it is not an http(s) URL."""
     if not isinstance(value, str) or not value.strip():
@@ -570,7 +529,7 @@ def _text(value: object, kind: str = "text/html") -> str:
     decoded; always controls dropped and whitespace collapsed."""
     if not isinstance(value, str) or not value:
         return ""
-    text = value if kind.lower() in _PLAIN_TYPES else _html_to_text(value)
+    text = value if kind.lower() in _PLAIN_TYPES else html_to_text(value)
     return _WS.sub(" ", _clean(text)).strip()
 
 
@@ -591,52 +550,6 @@ def _title_norm(title: str) -> str | None:
     folded = unicodedata.normalize("NFKC", title).casefold().translate(_TITLE_FOLD)
     folded = _WS.sub(" ", _TITLE_IGNORABLE.sub("", folded)).strip()
     return folded[:MAX_KEY] or None
-
-
-class _TextExtractor(HTMLParser):
-    _SKIP = frozenset({"script", "style", "template", "noscript", "head", "title"})
-    _BLOCK = frozenset({
-        "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt",
-        "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr",
-        "li", "main", "nav", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul",
-    })
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIP:
-            self.skipping += 1
-        elif tag in self._BLOCK:
-            self.parts.append(" ")
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._BLOCK:
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP:
-            self.skipping = max(0, self.skipping - 1)
-        elif tag in self._BLOCK:
-            self.parts.append(" ")
-
-    def handle_data(self, data: str) -> None:
-        if not self.skipping:
-            self.parts.append(data)
-
-
-def _html_to_text(markup: str) -> str:
-    if "<" not in markup and "&" not in markup:
-        return markup
-    parser = _TextExtractor()
-    try:
-        parser.feed(markup)
-        parser.close()
-    except Exception:  # noqa: BLE001 - HTMLParser on hostile markup; fall back to a crude strip
-        return html.unescape(_TAG.sub(" ", markup))
-    return "".join(parser.parts)
 
 
 def _benign(exc: object) -> bool:
