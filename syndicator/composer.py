@@ -22,6 +22,7 @@ from syndicator.config import ChannelBase
 from syndicator.model import Post
 from syndicator.text import add_utm, hashtags, is_rtl, isolate, strip_controls
 from syndicator.text.fit import FitError, fit_template, shorten
+from syndicator.text.plain import html_to_text
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
 DEFAULT_TEMPLATES = {
@@ -107,7 +108,7 @@ class Composer:
             "title": title,
             "link": link,
             "summary": shorten(summary, SUMMARY_CHARS, _chars) if summary else "",
-            "content_text": summary,
+            "content_text": clean(html_to_text(post.content)) if post.content else summary,
             "author": clean(post.author or ""),
             "categories": list(post.categories),
             "hashtags": hashtags(post.categories, mapping=channel.hashtags.map,
