@@ -314,18 +314,30 @@ def cmd_queue(args: argparse.Namespace) -> int:
     if args.json:
         _print_json([_public_delivery(d) for d in rows])
         return OK
-    if not rows:
-        print("queue is empty")
-        return OK
     now = _now()
     table = []
     for d in rows:
         due = _when(d["next_attempt_at"], now) if d["state"] == "scheduled" else "-"
-        extra = _clip(d["last_error"], 50) if d["state"] in ("failed", "uncertain") else ""
         table.append([str(d["id"]), d["channel"], d["state"], due, str(d["attempts"]),
-                      _clip(d["post"]["title"], 50), extra])
-    print(_table(table, ["ID", "CHANNEL", "STATE", "DUE", "TRIES", "TITLE", "ERROR"]))
+                      _clip(d["post"]["title"], 50), _clip(d["last_error"], 60)])
+    print(_table(table, ["ID", "CHANNEL", "STATE", "DUE", "TRIES", "TITLE", "WHY"])
+          if table else "queue is empty")
+    _print_share_links(config, store, args.channel)
     return OK
+
+
+def _print_share_links(config: LoadedConfig, store: Store, only: str | None) -> None:
+    """WhatsApp has no posting API: its 'sent' posts are links an editor taps to share."""
+    for channel in config.settings.channels:
+        if channel.platform != "whatsapp" or (only and channel.id != only):
+            continue
+        links = store.deliveries(states=["sent"], channel=channel.id, limit=5,
+                                 newest_first=True)
+        if links:
+            print(f"\nWhatsApp share links of {channel.id} (newest first; all in "
+                  f"{getattr(channel, 'share_dir', '')}/index.html):")
+            for d in links:
+                print(f"  {d['id']}  {_clip(d['post']['title'], 60)}\n      {d['remote_url']}")
 
 
 def cmd_history(args: argparse.Namespace) -> int:

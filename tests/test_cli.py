@@ -352,3 +352,18 @@ def test_preview_shows_every_channel_without_publishing(
     text = cli("preview", cwd=tmp_path).stdout
     assert "-- tg (telegram): " in text and "/4096 utf16" in text
     assert telegram.messages == [] and not (tmp_path / "share").exists()
+
+
+def test_queue_shows_whatsapp_share_links(
+        tmp_path: Path, servers: tuple[FeedServer, FakeTelegramAPI]) -> None:
+    feeds, telegram = servers
+    feeds.set("/en.xml", rss([Item("a", "Tap to share", 1)]))
+    write_config(tmp_path, feeds, telegram, extra_channel="""
+  - id: wa
+    platform: whatsapp
+    feeds: [en]
+""")
+    assert cli("poll", "--once", cwd=tmp_path).returncode == 0
+    shown = cli("queue", "--channel", "wa", cwd=tmp_path).stdout
+    assert "queue is empty" in shown and "WhatsApp share links of wa" in shown
+    assert "https://wa.me/?text=%2ATap%20to%20share%2A" in shown
