@@ -23,7 +23,7 @@ from typing import Any
 from syndicator import __version__, logs
 from syndicator.config import ConfigError, LoadedConfig, load_config
 from syndicator.durations import format_duration, parse_when
-from syndicator.lock import DaemonLock, LockedError, lock_path
+from syndicator.lock import DaemonLock, DatabaseLock, LockedError, daemon_lock
 from syndicator.model import DeliveryState
 from syndicator.preview import preview
 from syndicator.secrets import redact
@@ -215,11 +215,10 @@ def _install_stop(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
         loop.add_signal_handler(sig, request_stop, sig.name)
 
 
-def _locked(config: LoadedConfig) -> DaemonLock | None:
-    path = lock_path(config.storage_url)
-    if path is None:
+def _locked(config: LoadedConfig) -> DaemonLock | DatabaseLock | None:
+    lock = daemon_lock(config.storage_url)
+    if lock is None:
         return None
-    lock = DaemonLock(path)
     try:
         lock.acquire()
     except LockedError as exc:
@@ -236,7 +235,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             update={"storage": sandbox_db}), path=config.path)
     lock = _locked(config)
     try:
-        return asyncio.run(_run(config, sandbox=args.sandbox))
+        return asyncio.run(_run(config, sandbox=args.sandbox, exclusive=lock is not None))
     finally:
         if lock:
             lock.release()
@@ -246,7 +245,7 @@ def _announce(channel: Any, first_line: str, where: str) -> None:
     log.info("[sandbox] %s (%s) received: %s", where, channel.id, _clip(first_line, 100))
 
 
-async def _run(config: LoadedConfig, *, sandbox: bool = False) -> int:
+async def _run(config: LoadedConfig, *, sandbox: bool = False, exclusive: bool = True) -> int:
     from syndicator.daemon import Daemon
 
     stop = asyncio.Event()
@@ -262,7 +261,7 @@ async def _run(config: LoadedConfig, *, sandbox: bool = False) -> int:
             log.info("sandbox: every channel posts to a local stand-in of its platform; "
                      "state in %s, WhatsApp share pages in %s", config.storage_url,
                      config.base_dir / "sandbox-share")
-        daemon = Daemon(config)
+        daemon = Daemon(config, exclusive=exclusive)
         try:
             await daemon.run(stop)
         finally:
@@ -278,16 +277,17 @@ def cmd_poll(args: argparse.Namespace) -> int:
     _setup_logs(args, config)
     lock = _locked(config)
     try:
-        return asyncio.run(_poll_once(config, args.max_wait, args.json))
+        return asyncio.run(_poll_once(config, args.max_wait, args.json, lock is not None))
     finally:
         if lock:
             lock.release()
 
 
-async def _poll_once(config: LoadedConfig, max_wait: float, as_json: bool) -> int:
+async def _poll_once(config: LoadedConfig, max_wait: float, as_json: bool,
+                     exclusive: bool) -> int:
     from syndicator.daemon import Daemon
 
-    daemon = Daemon(config)
+    daemon = Daemon(config, exclusive=exclusive)
     try:
         report = await daemon.poll_once(max_wait=max_wait)
     finally:

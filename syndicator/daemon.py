@@ -60,7 +60,10 @@ class Daemon:
         *,
         clock: Clock | None = None,
         make_adapter: Callable[[ChannelBase], Adapter] = adapter_registry.create,
+        exclusive: bool | None = None,
     ) -> None:
+        """``exclusive``: this process holds the daemon lock (default: SQLite, which the
+        commands always lock), so deliveries left 'sending' belong to a dead process."""
         self.config = config
         self.settings = config.settings
         self.clock = clock or SystemClock()
@@ -80,6 +83,8 @@ class Daemon:
         self.watcher = Watcher(self.store, self.settings, self.fetcher, self.composer, self.clock)
         self.publisher = Publisher(self.store, self.settings, self.adapters, self.clock,
                                    owner=self.owner)
+        if exclusive is not None:
+            self.publisher.exclusive = exclusive
 
     async def close(self) -> None:
         for adapter in self.adapters.values():

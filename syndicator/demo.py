@@ -19,7 +19,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from syndicator.config import ChannelBase, LoadedConfig, load_config
-from syndicator.lock import DaemonLock, LockedError, lock_path
+from syndicator.lock import LockedError, daemon_lock
 from syndicator.sandbox.feeds import FeedServer
 from syndicator.sandbox.platforms import Sandbox
 from syndicator.web.passwords import hash_password
@@ -173,8 +173,7 @@ async def _demo(directory: Path, duration: float | None, interval: float) -> int
             chat_en=CHATS["en"], chat_fa=CHATS["fa"], dashboard_port=dashboard_port,
             user=DEMO_USER, password_hash=hash_password(DEMO_PASSWORD)), encoding="utf-8")
         loaded = load_config(config_path, require_secrets=False)
-        lock_file = lock_path(loaded.storage_url)
-        lock = DaemonLock(lock_file) if lock_file else None
+        lock = daemon_lock(loaded.storage_url)
         try:
             if lock:
                 lock.acquire()
@@ -212,7 +211,7 @@ async def _demo(directory: Path, duration: float | None, interval: float) -> int
         newsroom = asyncio.create_task(publish_news())
         if duration is not None:
             asyncio.get_running_loop().call_later(duration, stop.set)
-        daemon = Daemon(config)
+        daemon = Daemon(config, exclusive=True)
         try:
             await daemon.run(stop)
         finally:

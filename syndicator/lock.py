@@ -1,4 +1,5 @@
-"""One daemon per database: a second one on the same SQLite file refuses to start."""
+"""One daemon per database: a second one on the same SQLite file or PostgreSQL database
+refuses to start (until replicas share the work with row leases)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import fcntl
 import os
 from pathlib import Path
 from types import TracebackType
+
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 
 
 class LockedError(Exception):
@@ -47,6 +51,58 @@ class DaemonLock:
 
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         self.release()
+
+
+class DatabaseLock:
+    """A PostgreSQL session-level advisory lock, held on a connection of its own; the server
+    releases it when the process (and so the connection) dies."""
+
+    KEY = 0x53594E44  # "SYND"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine: Engine | None = None
+        self._connection: Connection | None = None
+
+    def acquire(self) -> None:
+        engine = create_engine(self.url, poolclass=NullPool)
+        connection = engine.connect()
+        got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"),
+                                 {"key": self.KEY}).scalar()
+        connection.commit()
+        if not got:
+            connection.close()
+            engine.dispose()
+            raise LockedError(
+                "another syndicator daemon is already running on this database (it holds "
+                "the PostgreSQL advisory lock); stop it first, or give this one its own "
+                "storage:")
+        self._engine, self._connection = engine, connection
+
+    def release(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def __enter__(self) -> DatabaseLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.release()
+
+
+def daemon_lock(storage_url: str) -> DaemonLock | DatabaseLock | None:
+    """The lock that keeps a second daemon off this database (None: no way to lock it)."""
+    path = lock_path(storage_url)
+    if path is not None:
+        return DaemonLock(path)
+    if storage_url.startswith("postgresql"):
+        return DatabaseLock(storage_url)
+    return None
 
 
 def lock_path(storage_url: str) -> Path | None:

@@ -73,6 +73,8 @@ class Publisher:
         self.rng = rng or random.Random()
         self.in_flight: dict[str, asyncio.Task[None]] = {}
         self.stats: Counter[str] = Counter()
+        # Holding the database alone (the daemon lock), every 'sending' row is an orphan.
+        self.exclusive = store.is_sqlite
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -302,7 +304,7 @@ class Publisher:
     async def recover(self) -> int:
         """Settle deliveries a killed process left in 'sending': look them up or hold them."""
         ids = self.store.expired_claims(self.clock.now(), owner=self.owner,
-                                        every=self.store.is_sqlite)
+                                        every=self.exclusive)
         for delivery_id in ids:
             claimed = self.store.claimed(delivery_id)
             if claimed is None:
