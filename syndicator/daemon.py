@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import socket
 import uuid
 from collections.abc import Callable
@@ -193,3 +194,17 @@ class Daemon:
 
     def _storage_label(self) -> str:
         return self.store.engine.url.render_as_string(hide_password=True)
+
+
+def install_stop_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    """SIGTERM/SIGINT set ``stop`` (a clean stop); a second one ends the process at once."""
+
+    def request_stop(signame: str) -> None:
+        if stop.is_set():
+            log.warning("%s again: stopping now", signame)
+            os._exit(130)
+        log.info("%s received", signame)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, request_stop, sig.name)

@@ -150,7 +150,7 @@ def _free_port(preferred: int = 8080) -> int:
 
 
 async def _demo(directory: Path, duration: float | None, interval: float) -> int:
-    from syndicator.daemon import Daemon
+    from syndicator.daemon import Daemon, install_stop_signals
 
     directory.mkdir(parents=True, exist_ok=True)
     for stale in directory.glob("syndicator.db*"):
@@ -205,9 +205,7 @@ async def _demo(directory: Path, duration: float | None, interval: float) -> int
                     feeds.set(f"/{name}/feed.xml", edition.body())
 
         stop = asyncio.Event()
-        from syndicator.cli import _install_stop
-
-        _install_stop(asyncio.get_running_loop(), stop)
+        install_stop_signals(asyncio.get_running_loop(), stop)
         newsroom = asyncio.create_task(publish_news())
         if duration is not None:
             asyncio.get_running_loop().call_later(duration, stop.set)

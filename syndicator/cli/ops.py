@@ -1,0 +1,210 @@
+"""Commands that run the daemon or check its setup: run, poll, check, db, demo, web, user."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+from typing import Any
+
+from syndicator import logs
+from syndicator.cli.common import (
+    FAILED,
+    LOCKED,
+    OK,
+    CommandError,
+    _clip,
+    _config,
+    _print_json,
+    _setup_logs,
+    log,
+)
+from syndicator.config import LoadedConfig
+from syndicator.lock import DaemonLock, DatabaseLock, LockedError, daemon_lock
+from syndicator.secrets import redact
+from syndicator.store.store import Store
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = _config(args)
+    from syndicator.composer import Composer
+
+    composer = Composer([config.base_dir / "templates", config.base_dir])
+    problems = 0
+    print(f"config {config.path}: ok ({len(config.settings.feeds)} feed(s), "
+          f"{len(config.settings.channels)} channel(s))")
+    for channel in config.settings.channels:
+        problem = composer.check(channel)
+        if problem:
+            problems += 1
+            print(f"FAIL channel {channel.id}: template {problem}")
+    if config.settings.dashboard is not None:
+        from syndicator.web.options import options_from_settings, user_problems
+
+        options = options_from_settings(config.settings)
+        for problem in user_problems(options.users):
+            problems += 1
+            print(f"FAIL {problem}")
+        if not options.users:
+            print("warn users: nobody can log in to the dashboard "
+                  "(add one with `syndicator user add NAME`)")
+    if args.offline:
+        return FAILED if problems else OK
+    problems += asyncio.run(_check_online(config))
+    return FAILED if problems else OK
+
+
+async def _check_online(config: LoadedConfig) -> int:
+    import adapters
+    from syndicator.entries import FeedParseError, parse_feed
+    from syndicator.errors import PublishError
+    from syndicator.fetch import FeedFetcher, FetchError
+
+    problems = 0
+    async with FeedFetcher() as fetcher:
+        for feed in config.settings.feeds:
+            try:
+                result = await fetcher.fetch(feed.url, timeout=feed.timeout.total_seconds(),
+                                             max_bytes=feed.max_bytes)
+                parsed = parse_feed(result.body or b"", feed_id=feed.id, url=feed.url,
+                                    headers=result.headers, language=feed.language)
+                print(f"ok   feed {feed.id}: {len(parsed.entries)} entries "
+                      f"({_clip(parsed.title, 50)})")
+            except (FetchError, FeedParseError) as exc:
+                problems += 1
+                print(f"FAIL feed {feed.id}: {redact(str(exc))}")
+    for channel in config.settings.channels:
+        try:
+            adapter = adapters.create(channel)
+            try:
+                account = await adapter.verify()
+            finally:
+                await adapter.close()
+            print(f"ok   channel {channel.id} ({channel.platform}): posting as {account.name}")
+        except PublishError as exc:
+            problems += 1
+            print(f"FAIL channel {channel.id} ({channel.platform}): {redact(str(exc))}")
+        except Exception as exc:
+            problems += 1
+            print(f"FAIL channel {channel.id} ({channel.platform}): {redact(repr(exc))}")
+    return problems
+
+
+def _locked(config: LoadedConfig) -> DaemonLock | DatabaseLock | None:
+    lock = daemon_lock(config.storage_url)
+    if lock is None:
+        return None
+    try:
+        lock.acquire()
+    except LockedError as exc:
+        raise CommandError(str(exc), LOCKED) from None
+    return lock
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = _config(args, require_secrets=not args.sandbox)
+    _setup_logs(args, config)
+    if args.sandbox:
+        sandbox_db = f"sqlite:///{config.base_dir / 'syndicator-sandbox.db'}"
+        config = LoadedConfig(settings=config.settings.model_copy(
+            update={"storage": sandbox_db}), path=config.path)
+    lock = _locked(config)
+    try:
+        return asyncio.run(_run(config, sandbox=args.sandbox, exclusive=lock is not None))
+    finally:
+        if lock:
+            lock.release()
+
+
+def _announce(channel: Any, first_line: str, where: str) -> None:
+    log.info("[sandbox] %s (%s) received: %s", where, channel.id, _clip(first_line, 100))
+
+
+async def _run(config: LoadedConfig, *, sandbox: bool = False, exclusive: bool = True) -> int:
+    from syndicator.daemon import Daemon, install_stop_signals
+
+    stop = asyncio.Event()
+    install_stop_signals(asyncio.get_running_loop(), stop)
+    async with contextlib.AsyncExitStack() as stack:
+        if sandbox:
+            from syndicator.sandbox.platforms import Sandbox
+
+            box = await stack.enter_async_context(Sandbox(
+                config.settings, announce=_announce,
+                share_root=config.base_dir / "sandbox-share"))
+            config = LoadedConfig(settings=box.settings, path=config.path)
+            log.info("sandbox: every channel posts to a local stand-in of its platform; "
+                     "state in %s, WhatsApp share pages in %s", config.storage_url,
+                     config.base_dir / "sandbox-share")
+        daemon = Daemon(config, exclusive=exclusive)
+        try:
+            await daemon.run(stop)
+        finally:
+            await daemon.close()
+    return OK
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    if not args.once:
+        raise CommandError("poll runs one cycle: use `syndicator poll --once` "
+                           "(or `syndicator run` for the daemon)")
+    config = _config(args)
+    _setup_logs(args, config)
+    lock = _locked(config)
+    try:
+        return asyncio.run(_poll_once(config, args.max_wait, args.json, lock is not None))
+    finally:
+        if lock:
+            lock.release()
+
+
+async def _poll_once(config: LoadedConfig, max_wait: float, as_json: bool,
+                     exclusive: bool) -> int:
+    from syndicator.daemon import Daemon
+
+    daemon = Daemon(config, exclusive=exclusive)
+    try:
+        report = await daemon.poll_once(max_wait=max_wait)
+    finally:
+        await daemon.close()
+    new = sum(p.new_posts for p in report.polls)
+    if as_json:
+        _print_json({"feeds": [dataclasses.asdict(p) for p in report.polls],
+            "new_posts": new, "sent": report.sent, "failed": report.failed,
+            "uncertain": report.uncertain, "waiting": report.waiting})
+    else:
+        print(f"{len(report.polls)} feed(s) polled ({report.feed_errors} with errors), "
+              f"{new} new post(s); {report.sent} sent, {report.failed} failed, "
+              + (f"{report.uncertain} uncertain (see `syndicator queue`), "
+                 if report.uncertain else "") + f"{report.waiting} waiting")
+    return FAILED if report.feed_errors or report.failed or report.uncertain else OK
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    config = _config(args, require_secrets=False)
+    store = Store(config.storage_url)
+    before, after = store.upgrade()
+    print(f"database {store.engine.url.render_as_string(hide_password=True)}: "
+          + (f"upgraded {before or 'empty'} -> {after}" if before != after
+             else f"already at {after}"))
+    return OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from syndicator.demo import run_demo
+
+    logs.setup(args.log_level or "info", args.log_format or "text")
+    return run_demo(args.dir, duration=args.duration, interval=args.interval)
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    from syndicator.web.commands import cmd_web as web
+
+    return web(args)
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from syndicator.web.commands import cmd_user_add as user_add
+
+    return user_add(args)
