@@ -22,7 +22,6 @@ from syndicator.cli.common import (
 )
 from syndicator.config import LoadedConfig
 from syndicator.model import DeliveryState
-from syndicator.preview import preview
 from syndicator.status import status_data
 from syndicator.store.store import Store
 
@@ -35,6 +34,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
     channels = [c for c in config.settings.channels if not args.channel or c.id == args.channel]
     if args.channel and not channels:
         _channel_arg(config, args.channel)
+    from syndicator.preview import preview  # fetching and composing: only this command
+
     results, problems = asyncio.run(preview(config, feeds, channels, args.post, args.limit))
     if args.json:
         _print_json(results)

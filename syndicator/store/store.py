@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from syndicator.clock import Clock, SystemClock, from_db, to_db
 from syndicator.model import OPEN_STATES, DeliveryState
-from syndicator.store import migrate
 from syndicator.store.schema import (
     AttemptRow,
     ChannelState,
@@ -162,6 +161,8 @@ class Store:
 
     def upgrade(self) -> tuple[str | None, str | None]:
         try:
+            from syndicator.store import migrate  # Alembic loads only when it is needed
+
             return migrate.upgrade(self.engine)
         except OperationalError as exc:
             raise StoreError(
