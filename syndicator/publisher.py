@@ -140,7 +140,7 @@ class Publisher:
                 continue
             if self.gate(channel, now, due[0]) is not None:
                 continue
-            claimed = self.store.claim(due[0], self.owner, LEASE)
+            claimed = self.store.claim(due[0], self.owner, LEASE, attempt=True)
             if claimed is None:
                 continue
             started += 1
@@ -183,7 +183,7 @@ class Publisher:
     async def publish(self, channel: ChannelBase, claimed: Claimed) -> None:
         adapter = self.adapters[channel.id]
         message = self.message(claimed)
-        attempt = self.store.start_attempt(claimed.id, channel.id)
+        attempt = claimed.attempt_id
         label = f"delivery {claimed.id} ({channel.id}: {_short(message.title)})"
         try:
             receipt = await adapter.publish(message)
@@ -211,9 +211,8 @@ class Publisher:
         cost = self.price(channel, claimed.text) if outcome in ("sent", "found") else None
         self.store.finish(claimed.id, attempt, state=DeliveryState.SENT, outcome=outcome,
                           remote_id=receipt.remote_id, remote_url=receipt.url,
-                          note=receipt.note or None, cost=cost)
-        self.store.update_channel(channel.id, last_success_at=self.clock.now(),
-                                  blocked_until=None)
+                          note=receipt.note or None, cost=cost,
+                          channel={"last_success_at": self.clock.now(), "blocked_until": None})
         log.info("%s: sent %s%s", label, _short(receipt.url or receipt.remote_id, 100),
                  f" ({receipt.note})" if receipt.note else "")
 
@@ -227,7 +226,7 @@ class Publisher:
                     claimed.id, channel.id, redact(reason), claimed.id, claimed.id)
 
     async def _failed(self, channel: ChannelBase, adapter: Adapter, claimed: Claimed,
-                      attempt: int, exc: PublishError, label: str) -> None:
+                      attempt: int | None, exc: PublishError, label: str) -> None:
         now = self.clock.now()
         reason = redact(str(exc))
         policy = self.settings.retry_for(channel)
@@ -244,23 +243,23 @@ class Publisher:
             until = now + wait
             self.store.finish(claimed.id, attempt, state=DeliveryState.SCHEDULED,
                               outcome="rate_limited", retry_after=exc.retry_after,
-                              next_attempt_at=until, count_attempt=False, **common)
-            self.store.update_channel(channel.id, blocked_until=until, last_error=reason,
-                                      last_error_at=now)
+                              next_attempt_at=until, count_attempt=False, **common,
+                              channel={"blocked_until": until, "last_error": reason,
+                                       "last_error_at": now})
             log.warning("%s: rate-limited by %s, next try in %.0fs", label, channel.platform,
                         wait.total_seconds())
         elif isinstance(exc, AuthError):
             self.store.finish(claimed.id, attempt, state=DeliveryState.FAILED,
-                              outcome="failed", **common)
-            self.store.update_channel(channel.id, paused=True, paused_reason=reason,
-                                      last_error=reason, last_error_at=now)
+                              outcome="failed", **common,
+                              channel={"paused": True, "paused_reason": reason,
+                                       "last_error": reason, "last_error_at": now})
             log.error("%s: failed: %s. Channel %s is paused; fix its credentials or settings, "
                       "then `syndicator resume %s` (this post is retried then)",
                       label, reason, channel.id, channel.id)
         elif isinstance(exc, PermanentError):
             self.store.finish(claimed.id, attempt, state=DeliveryState.FAILED,
-                              outcome="failed", **common)
-            self.store.update_channel(channel.id, last_error=reason, last_error_at=now)
+                              outcome="failed", **common,
+                              channel={"last_error": reason, "last_error_at": now})
             log.error("%s: failed: %s", label, reason)
         elif isinstance(exc, UncertainError):
             found = await self._find(adapter, claimed)
@@ -285,9 +284,9 @@ class Publisher:
             else:
                 until = now + backoff(policy, attempts, self.rng)
                 self.store.finish(claimed.id, attempt, state=DeliveryState.SCHEDULED,
-                                  outcome="transient", next_attempt_at=until, **common)
-                self.store.update_channel(channel.id, blocked_until=until, last_error=reason,
-                                          last_error_at=now)
+                                  outcome="transient", next_attempt_at=until, **common,
+                                  channel={"blocked_until": until, "last_error": reason,
+                                           "last_error_at": now})
                 log.warning("%s: %s; attempt %d of %d, next in %.0fs", label, reason, attempts,
                             policy.max_attempts, (until - now).total_seconds())
 

@@ -6,14 +6,14 @@ transaction; times go in and out timezone-aware (UTC) and are stored naive UTC.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, create_engine, event, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
 from syndicator.clock import Clock, SystemClock, from_db, to_db
 from syndicator.model import OPEN_STATES, DeliveryState
@@ -104,6 +104,7 @@ class Claimed:
     attempts: int
     error_kind: str | None
     post: dict[str, Any] = field(default_factory=dict)
+    attempt_id: int | None = None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -287,10 +288,7 @@ class Store:
 
     def update_channel(self, channel_id: str, **values: Any) -> None:
         with self.session() as s, s.begin():
-            row = s.get(ChannelState, channel_id) or ChannelState(id=channel_id, paused=False)
-            for key, value in values.items():
-                setattr(row, key, to_db(value) if isinstance(value, datetime) else value)
-            s.add(row)
+            _update_channel(s, channel_id, values)
 
     def next_due(self, channel_id: str, now: datetime) -> tuple[int, datetime] | None:
         """The oldest scheduled delivery of a channel and when it may go (None: nothing queued)."""
@@ -308,8 +306,10 @@ class Store:
         assert due is not None
         return row[0], due
 
-    def claim(self, delivery_id: int, owner: str, lease: timedelta) -> Claimed | None:
-        """Mark a scheduled delivery as sending, if nobody else got it first."""
+    def claim(self, delivery_id: int, owner: str, lease: timedelta, *,
+              attempt: bool = False) -> Claimed | None:
+        """Mark a scheduled delivery as sending, if nobody else got it first; with ``attempt``
+        the attempt row is opened in the same transaction."""
         now = self._now()
         with self.session() as s, s.begin():
             result = s.execute(
@@ -321,11 +321,19 @@ class Store:
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 return None
-            row = s.get(DeliveryRow, delivery_id, options=[selectinload(DeliveryRow.post)])
+            row = s.get(DeliveryRow, delivery_id, options=[joinedload(DeliveryRow.post)])
             assert row is not None
+            attempt_id = None
+            if attempt:
+                opened = AttemptRow(delivery_id=delivery_id, channel_id=row.channel_id,
+                                    started_at=now, outcome="started")
+                s.add(opened)
+                s.flush()
+                attempt_id = opened.id
             return Claimed(
                 id=row.id, channel_id=row.channel_id, text=row.override_text or row.text,
-                attempts=row.attempts, error_kind=row.error_kind, post=_post_dict(row.post))
+                attempts=row.attempts, error_kind=row.error_kind, post=_post_dict(row.post),
+                attempt_id=attempt_id)
 
     def start_attempt(self, delivery_id: int, channel_id: str) -> int:
         with self.session() as s, s.begin():
@@ -352,39 +360,36 @@ class Store:
         remote_url: str | None = None,
         note: str | None = None,
         cost: float | None = None,
+        channel: Mapping[str, Any] | None = None,
     ) -> None:
-        """Record one attempt's outcome and move the delivery on, in one transaction."""
+        """Record one attempt's outcome and move the delivery on (and update the channel's
+        state with ``channel``), in one transaction."""
         now = self._now()
+        values: dict[str, Any] = {"state": state.value, "updated_at": now, "claimed_by": None,
+                                  "lease_until": None}
+        if count_attempt:
+            values["attempts"] = DeliveryRow.attempts + 1
+        if error is not None or state == DeliveryState.SENT:
+            values.update(last_error=error, error_kind=error_kind)
+        if next_attempt_at is not None:
+            values["next_attempt_at"] = to_db(next_attempt_at)
+        if state == DeliveryState.SENT:
+            values.update(sent_at=now, remote_id=remote_id, remote_url=remote_url, cost=cost)
+        if note is not None:
+            values["note"] = note
         with self.session() as s, s.begin():
-            row = s.get(DeliveryRow, delivery_id)
-            if row is None:
+            # Plain UPDATEs: this runs once per post and loading the rows would double its cost.
+            channel_id = s.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id)
+                                   .values(**values).returning(DeliveryRow.channel_id)
+                                   ).scalar_one_or_none()
+            if channel_id is None:
                 return
             if attempt_id is not None:
-                attempt = s.get(AttemptRow, attempt_id)
-                if attempt is not None:
-                    attempt.finished_at = now
-                    attempt.outcome = outcome
-                    attempt.error = error
-                    attempt.http_status = http_status
-                    attempt.retry_after = retry_after
-            row.state = state.value
-            row.updated_at = now
-            row.claimed_by = None
-            row.lease_until = None
-            if count_attempt:
-                row.attempts += 1
-            if error is not None or state == DeliveryState.SENT:
-                row.last_error = error
-                row.error_kind = error_kind
-            if next_attempt_at is not None:
-                row.next_attempt_at = to_db(next_attempt_at) or now
-            if state == DeliveryState.SENT:
-                row.sent_at = now
-                row.remote_id = remote_id
-                row.remote_url = remote_url
-                row.cost = cost
-            if note is not None:
-                row.note = note
+                s.execute(update(AttemptRow).where(AttemptRow.id == attempt_id).values(
+                    finished_at=now, outcome=outcome, error=error, http_status=http_status,
+                    retry_after=retry_after))
+            if channel:
+                _update_channel(s, channel_id, channel)
 
     def expired_claims(self, now: datetime, owner: str | None = None, *,
                        every: bool = False) -> list[int]:
@@ -585,6 +590,15 @@ class Store:
         with self.session() as s:
             return from_db(s.scalar(select(func.max(DeliveryRow.sent_at)).where(
                 DeliveryRow.channel_id == channel_id)))
+
+
+def _update_channel(s: Session, channel_id: str, values: Mapping[str, Any]) -> None:
+    """One UPDATE on the hot path; the row is created the first time a channel needs it."""
+    stored = {k: to_db(v) if isinstance(v, datetime) else v for k, v in values.items()}
+    result = s.execute(update(ChannelState).where(ChannelState.id == channel_id)
+                       .values(**stored))
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        s.add(ChannelState(id=channel_id, **{"paused": False, **stored}))
 
 
 def _delivery_dict(row: DeliveryRow) -> dict[str, Any]:
