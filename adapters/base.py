@@ -67,6 +67,11 @@ class Adapter(abc.ABC):
         """Look for ``message`` among the account's recent posts; None if it cannot be found."""
         return None
 
+    @property
+    def can_look_up(self) -> bool:
+        """Whether ``find_existing`` can really search the platform (it is overridden)."""
+        return type(self).find_existing is not Adapter.find_existing
+
     async def close(self) -> None:  # noqa: B027 (optional hook, most adapters hold nothing)
         """Release connections; the adapter is not used afterwards."""
 

@@ -263,9 +263,12 @@ class Publisher:
             log.error("%s: failed: %s", label, reason)
         elif isinstance(exc, UncertainError):
             found = await self._find(adapter, claimed)
+            # A platform we can search (X, Facebook) answered "not there": send it once more.
+            # Without a lookup (Telegram) the channel's on_uncertain decides.
+            retry = adapter.can_look_up or channel.on_uncertain == "retry"
             if found is not None:
                 self._sent(channel, claimed, attempt, found, label, outcome="found")
-            elif channel.on_uncertain == "retry" and claimed.error_kind != "uncertain":
+            elif retry and claimed.error_kind != "uncertain":
                 self.store.finish(claimed.id, attempt, state=DeliveryState.SCHEDULED,
                                   outcome="uncertain", next_attempt_at=now, **common)
                 log.warning("%s: no answer (%s); not found on the platform, retrying once",

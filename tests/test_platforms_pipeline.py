@@ -135,3 +135,35 @@ async def test_x_rate_limit_reset_is_honoured(
     calls = [r for r in fakes["x"].requests_to("/2/tweets", "POST")]
     assert len(calls) == 2  # refused once, then not called again until the reset
     assert calls[1].received - limited_at >= 2.0 - 0.05
+
+
+def x_only(cfg: LoadedConfig) -> LoadedConfig:
+    settings = cfg.settings.model_copy(update={
+        "channels": [c for c in cfg.settings.channels if c.id == "x"]})
+    return LoadedConfig(settings=settings, path=cfg.path)
+
+
+async def test_x_answer_lost_after_posting_is_found_not_posted_again(
+        tmp_path: Path, fakes: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    fakes["feeds"].set("/fa.xml", rss([Item("a", "Slow answer", 1)]))
+    fakes["x"].delay_next(5, path="/2/tweets")  # X keeps the post; our 3 s timeout fires
+    report = await poll(x_only(config(tmp_path, fakes, monkeypatch)))
+    assert report.sent == 1 and len(fakes["x"].tweets) == 1
+    daemon = Daemon(x_only(config(tmp_path, fakes, monkeypatch)))
+    attempts = daemon.store.attempts()
+    sent = daemon.store.deliveries(states=["sent"])
+    await daemon.close()
+    assert [a["outcome"] for a in attempts] == ["found"]
+    assert sent[0]["remote_id"] == fakes["x"].tweets[0].id
+
+
+async def test_x_request_lost_before_posting_is_sent_once_more(
+        tmp_path: Path, fakes: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    fakes["feeds"].set("/fa.xml", rss([Item("a", "Dropped", 1)]))
+    fakes["x"].drop_connection_next(path="/2/tweets")  # nothing posted, no answer
+    report = await poll(x_only(config(tmp_path, fakes, monkeypatch)))
+    assert report.sent == 1 and len(fakes["x"].tweets) == 1
+    daemon = Daemon(x_only(config(tmp_path, fakes, monkeypatch)))
+    outcomes = [a["outcome"] for a in reversed(daemon.store.attempts())]
+    await daemon.close()
+    assert outcomes == ["uncertain", "sent"]
