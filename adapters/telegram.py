@@ -287,13 +287,22 @@ class TelegramAdapter(Adapter):
                        note=note)
 
     async def verify(self) -> Account:
-        """Check the token with getMe; the bot's @username is who posts."""
+        """Check the token (getMe) and that the bot may post in the channel (getChatMember)."""
         bot = self._get_bot()
         try:
             me = await bot.get_me()
+            member = await bot.get_chat_member(self._chat_id(), me.id)
         except Exception as exc:
             raise classify_error(exc, token=self._token) from None
         username = me.username or ""
+        allowed = member.status == "creator" or (
+            member.status == "administrator" and getattr(member, "can_post_messages", True)
+            is not False)
+        if not allowed:
+            raise AuthError(
+                f"the bot @{username} is not an administrator of {self.channel.chat} allowed "
+                "to post messages (add it in the channel's Administrators with 'Post "
+                "messages')", platform=PLATFORM)
         return Account(id=str(me.id), name=f"@{username}" if username else me.first_name,
                        url=f"https://t.me/{username}" if username else None)
 

@@ -191,6 +191,21 @@ async def test_verify_returns_the_bot_account(adapter: TelegramAdapter) -> None:
     assert account.url == "https://t.me/syndicator_test_bot"
 
 
+@pytest.mark.parametrize(("chat", "reason"), [
+    ("@nobody_here", "chat not found"),
+    (str(NOT_ADMIN.id), "is not an administrator"),
+])
+async def test_verify_checks_the_bot_may_post_in_the_channel(
+        api: FakeTelegramAPI, chat: str, reason: str) -> None:
+    adapter = make_adapter(api.url, chat=chat)
+    try:
+        with pytest.raises(AuthError) as info:
+            await adapter.verify()
+    finally:
+        await adapter.close()
+    assert reason in str(info.value).lower()
+
+
 async def test_close_then_publish_builds_a_fresh_bot(
         api: FakeTelegramAPI, adapter: TelegramAdapter) -> None:
     await adapter.publish(msg())

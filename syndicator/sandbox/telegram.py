@@ -317,7 +317,28 @@ class FakeTelegramAPI(LoopbackServer):
         if name == "sendphoto":
             return self._send(method, params, "caption", MAX_CAPTION,
                               "message caption is too long")
+        if name == "getchatmember":
+            return self._chat_member(params, token)
         raise _Refused(404, "Not Found: method not found")
+
+    def _chat_member(self, params: dict[str, Any], token: str) -> dict[str, Any]:
+        """The bot's own membership in a channel: administrator with posting rights, or left
+        (Telegram answers "chat not found" for a channel the bot cannot see at all)."""
+        chat = self._find_chat(str(params.get("chat_id", "")))
+        if chat is None:
+            raise _Refused(400, "Bad Request: chat not found")
+        user = self._get_me(token)
+        if str(params.get("user_id")) != str(user["id"]):
+            raise _Refused(400, "Bad Request: user not found")
+        if not chat.admin:
+            return {"status": "left", "user": user}
+        return {"status": "administrator", "user": user, "can_be_edited": False,
+                "is_anonymous": False, "can_manage_chat": True, "can_delete_messages": True,
+                "can_manage_video_chats": False, "can_restrict_members": False,
+                "can_promote_members": False, "can_change_info": False,
+                "can_invite_users": True, "can_post_messages": True,
+                "can_edit_messages": True, "can_post_stories": False,
+                "can_edit_stories": False, "can_delete_stories": False}
 
     def _get_me(self, token: str) -> dict[str, Any]:
         prefix = token.split(":", 1)[0]  # a bot's id is the number before the colon
