@@ -188,14 +188,13 @@ class Publisher:
         try:
             receipt = await adapter.publish(message)
         except asyncio.CancelledError:
-            self._uncertain(channel, claimed, attempt,
-                            "the daemon stopped while the request was in flight")
+            self._uncertain(claimed, attempt, "the daemon stopped while the request was in flight")
             raise
         except PublishError as exc:
             await self._failed(channel, adapter, claimed, attempt, exc, label)
         except Exception as exc:  # a bug in an adapter: never retry blindly, hold for a person
             log.exception("%s: unexpected error in the %s adapter", label, channel.platform)
-            self._uncertain(channel, claimed, attempt, f"unexpected error: {exc!r}")
+            self._uncertain(claimed, attempt, f"unexpected error: {exc!r}")
         else:
             self._sent(channel, claimed, attempt, receipt, label)
 
@@ -216,14 +215,15 @@ class Publisher:
         log.info("%s: sent %s%s", label, _short(receipt.url or receipt.remote_id, 100),
                  f" ({receipt.note})" if receipt.note else "")
 
-    def _uncertain(self, channel: ChannelBase, claimed: Claimed, attempt: int | None,
-                   reason: str) -> None:
+    def _uncertain(self, claimed: Claimed, attempt: int | None, reason: str) -> None:
+        """Hold a delivery whose outcome nobody knows, for an editor to check."""
         self.stats["uncertain"] += 1
         self.store.finish(claimed.id, attempt, state=DeliveryState.UNCERTAIN,
-                          outcome="uncertain", error=redact(reason), error_kind="uncertain")
+                          outcome="uncertain", error=redact(reason), error_kind="uncertain",
+                          count_attempt=attempt is not None)
         log.warning("delivery %s (%s): outcome unknown, held for an editor: %s "
                     "(check the channel, then `syndicator retry %s` or `syndicator skip %s`)",
-                    claimed.id, channel.id, redact(reason), claimed.id, claimed.id)
+                    claimed.id, claimed.channel_id, redact(reason), claimed.id, claimed.id)
 
     async def _failed(self, channel: ChannelBase, adapter: Adapter, claimed: Claimed,
                       attempt: int | None, exc: PublishError, label: str) -> None:
@@ -274,7 +274,7 @@ class Publisher:
                 log.warning("%s: no answer (%s); not found on the platform, retrying once",
                             label, reason)
             else:
-                self._uncertain(channel, claimed, attempt, reason)
+                self._uncertain(claimed, attempt, reason)
         else:  # TransientError, and any other typed error: retry with backoff
             attempts = claimed.attempts + 1
             if attempts >= policy.max_attempts:
@@ -304,9 +304,12 @@ class Publisher:
     # -- recovery ------------------------------------------------------------------------
 
     async def recover(self) -> int:
-        """Settle deliveries a killed process left in 'sending': look them up or hold them."""
+        """Settle deliveries a killed process left in 'sending', as any uncertain outcome:
+        found on the platform, sent once more where it can be searched, else held. Returns
+        how many are now held for an editor."""
         ids = self.store.expired_claims(self.clock.now(), owner=self.owner,
                                         every=self.exclusive)
+        held = self.stats["uncertain"]
         for delivery_id in ids:
             claimed = self.store.claimed(delivery_id)
             if claimed is None:
@@ -314,18 +317,15 @@ class Publisher:
             channel = next((c for c in self.settings.channels if c.id == claimed.channel_id),
                            None)
             adapter = self.adapters.get(claimed.channel_id)
-            found = await self._find(adapter, claimed) if adapter else None
-            if found is not None and channel is not None:
-                self._sent(channel, claimed, None, found, f"delivery {delivery_id}", "found")
+            reason = "the process stopped while publishing; it may or may not have been posted"
+            if channel is None or adapter is None:
+                self._uncertain(claimed, None, reason)
                 continue
-            self.store.finish(delivery_id, None, state=DeliveryState.UNCERTAIN,
-                              outcome="uncertain", count_attempt=False, error_kind="uncertain",
-                              error="the process stopped while publishing; it may or may not "
-                                    "have been posted")
-            log.warning("delivery %s (%s): interrupted while publishing; held as uncertain "
-                        "(check the channel, then `syndicator retry %s` or `syndicator skip "
-                        "%s`)", delivery_id, claimed.channel_id, delivery_id, delivery_id)
-        return len(ids)
+            log.warning("delivery %s (%s) was interrupted while publishing", delivery_id,
+                        channel.id)
+            await self._failed(channel, adapter, claimed, None, UncertainError(reason),
+                               f"delivery {delivery_id} ({channel.id})")
+        return self.stats["uncertain"] - held
 
 
 _URL = re.compile(r"https?://|\bwww\.", re.I)
