@@ -318,12 +318,13 @@ class Publisher:
                            None)
             adapter = self.adapters.get(claimed.channel_id)
             reason = "the process stopped while publishing; it may or may not have been posted"
+            attempt = self.store.open_attempt(delivery_id)
             if channel is None or adapter is None:
-                self._uncertain(claimed, None, reason)
+                self._uncertain(claimed, attempt, reason)
                 continue
             log.warning("delivery %s (%s) was interrupted while publishing", delivery_id,
                         channel.id)
-            await self._failed(channel, adapter, claimed, None, UncertainError(reason),
+            await self._failed(channel, adapter, claimed, attempt, UncertainError(reason),
                                f"delivery {delivery_id} ({channel.id})")
         return self.stats["uncertain"] - held
 

@@ -407,6 +407,13 @@ class Store:
             return list(s.scalars(select(DeliveryRow.id).where(
                 DeliveryRow.state == DeliveryState.SENDING.value, cond)))
 
+    def open_attempt(self, delivery_id: int) -> int | None:
+        """The attempt a killed process started and never finished, if any."""
+        with self.session() as s:
+            return s.scalar(select(AttemptRow.id).where(
+                AttemptRow.delivery_id == delivery_id, AttemptRow.outcome == "started")
+                .order_by(AttemptRow.id.desc()).limit(1))
+
     def sent_since(self, channel_id: str, since: datetime) -> list[datetime]:
         with self.session() as s:
             rows = s.scalars(select(DeliveryRow.sent_at).where(
