@@ -188,7 +188,12 @@ class Publisher:
         try:
             receipt = await adapter.publish(message)
         except asyncio.CancelledError:
-            self._uncertain(claimed, attempt, "the daemon stopped while the request was in flight")
+            if adapter.can_look_up:  # left 'sending': the next start searches the platform
+                log.warning("%s: stopped while in flight; it is looked up on the next start",
+                            label)
+            else:
+                self._uncertain(claimed, attempt,
+                                "the daemon stopped while the request was in flight")
             raise
         except PublishError as exc:
             await self._failed(channel, adapter, claimed, attempt, exc, label)
