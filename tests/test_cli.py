@@ -367,3 +367,19 @@ def test_queue_shows_whatsapp_share_links(
     shown = cli("queue", "--channel", "wa", cwd=tmp_path).stdout
     assert "queue is empty" in shown and "WhatsApp share links of wa" in shown
     assert "https://wa.me/?text=%2ATap%20to%20share%2A" in shown
+
+
+def test_db_prune_keeps_what_prevents_resending(
+        tmp_path: Path, servers: tuple[FeedServer, FakeTelegramAPI]) -> None:
+    feeds, telegram = servers
+    feeds.set("/en.xml", rss([Item("a", "Old news", 1)]))
+    write_config(tmp_path, feeds, telegram)
+    assert cli("poll", "--once", cwd=tmp_path).returncode == 0
+    kept = json.loads(cli("db", "prune", "--json", cwd=tmp_path).stdout)
+    assert kept == {"attempts": 0, "events": 0}  # nothing is 180 days old
+    pruned = json.loads(cli("db", "prune", "--older-than", "0s", "--json", cwd=tmp_path).stdout)
+    assert pruned == {"attempts": 1, "events": 0}
+    assert cli("poll", "--once", cwd=tmp_path).returncode == 0
+    assert len(telegram.messages) == 1  # the post is still known: not sent again
+    bad = cli("db", "prune", "--older-than", "ages", cwd=tmp_path)
+    assert bad.returncode == 2 and "--older-than" in bad.stderr

@@ -137,8 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_user_arguments(p)
     p = add("status", cmd_status, "each feed and channel: last success, errors, next run")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p = add("db", cmd_db, "database maintenance")
-    p.add_argument("action", choices=["upgrade"], help="apply pending migrations")
+    p = add("db", cmd_db, "database maintenance: upgrade (apply migrations) or prune (drop "
+            "old attempt and event rows)")
+    p.add_argument("action", choices=["upgrade", "prune"])
+    p.add_argument("--older-than", default="180d", metavar="AGE",
+                   help="prune: rows older than this (default 180d)")
+    p.add_argument("--json", action="store_true", help="prune: print the counts as JSON")
     p = add("demo", cmd_demo, "run a self-contained demo: local feeds and a sandbox Telegram")
     p.add_argument("--dir", default="syndicator-demo",
                    help="where the demo keeps its config and database (default ./syndicator-demo)")

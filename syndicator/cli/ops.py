@@ -16,11 +16,13 @@ from syndicator.cli.common import (
     CommandError,
     _clip,
     _config,
+    _now,
     _print_json,
     _setup_logs,
     log,
 )
 from syndicator.config import LoadedConfig
+from syndicator.durations import parse_duration
 from syndicator.lock import DaemonLock, DatabaseLock, LockedError, daemon_lock
 from syndicator.secrets import redact
 from syndicator.store.store import Store
@@ -184,10 +186,23 @@ async def _poll_once(config: LoadedConfig, max_wait: float, as_json: bool,
 def cmd_db(args: argparse.Namespace) -> int:
     config = _config(args, require_secrets=False)
     store = Store(config.storage_url)
+    label = store.engine.url.render_as_string(hide_password=True)
     before, after = store.upgrade()
-    print(f"database {store.engine.url.render_as_string(hide_password=True)}: "
-          + (f"upgraded {before or 'empty'} -> {after}" if before != after
-             else f"already at {after}"))
+    if args.action == "upgrade":
+        print(f"database {label}: " + (f"upgraded {before or 'empty'} -> {after}"
+                                       if before != after else f"already at {after}"))
+        return OK
+    try:
+        age = parse_duration(args.older_than)
+    except ValueError as exc:
+        raise CommandError(f"--older-than: {exc}") from None
+    removed = store.prune(_now() - age)
+    if args.json:
+        _print_json(removed)
+    else:
+        print(f"database {label}: removed {removed['attempts']} attempt(s) and "
+              f"{removed['events']} event(s) older than {args.older_than} (posts and their "
+              "deliveries stay: they are how syndicator knows what it already sent)")
     return OK
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, create_engine, event, func, or_, select, update
+from sqlalchemy import Engine, and_, create_engine, delete, event, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
@@ -582,6 +582,17 @@ class Store:
                 state=DeliveryState.SCHEDULED.value, attempts=0, next_attempt_at=now,
                 updated_at=now))
             return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def prune(self, before: datetime) -> dict[str, int]:
+        """Drop attempt and event rows older than ``before``. Posts and deliveries stay: they
+        are what keeps a post from being sent twice."""
+        cutoff = to_db(before)
+        with self.session() as s, s.begin():
+            attempts = s.execute(delete(AttemptRow).where(AttemptRow.started_at < cutoff,
+                                                          AttemptRow.outcome != "started"))
+            events = s.execute(delete(EventRow).where(EventRow.at < cutoff))
+        return {"attempts": int(attempts.rowcount),  # type: ignore[attr-defined]
+                "events": int(events.rowcount)}  # type: ignore[attr-defined]
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Deliveries per channel and state."""
