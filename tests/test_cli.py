@@ -327,6 +327,11 @@ def test_check_online_verifies_feeds_and_credentials(
     lines = bad.stdout.splitlines()
     assert any(line.startswith("FAIL feed en:") and "404" in line for line in lines)
     assert any(line.startswith("FAIL channel tg (telegram):") for line in lines)
+    found = json.loads(cli("check", "--json", cwd=tmp_path,
+                           environ=env(BOT_TOKEN="1:WRONG-check-token")).stdout)
+    assert [(f["status"], f["subject"]) for f in found] == [
+        ("ok", f"config {tmp_path / 'config.yaml'}"), ("FAIL", "feed en"),
+        ("FAIL", "channel tg (telegram)")]
     assert "WRONG-check-token" not in bad.stdout + bad.stderr
 
 

@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("check", cmd_check, "validate the config, templates, feeds and credentials")
     p.add_argument("--offline", action="store_true",
                    help="only the file and templates; no network")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p = add("preview", cmd_preview, "show the messages the newest posts would get on every "
             "channel, without publishing")
     p.add_argument("--feed", help="only this feed")

@@ -30,67 +30,80 @@ from syndicator.store.store import Store
 
 def cmd_check(args: argparse.Namespace) -> int:
     config = _config(args)
+    findings = _check_offline(config)
+    if not args.offline:
+        findings += asyncio.run(_check_online(config))
+    if args.json:
+        _print_json([{"status": st, "subject": subject, "message": message}
+                     for st, subject, message in findings])
+    else:
+        for status, subject, message in findings:
+            print(f"{status:<4} {subject}: {message}")
+    return FAILED if any(st == "FAIL" for st, _, _ in findings) else OK
+
+
+Finding = tuple[str, str, str]  # ("ok" | "warn" | "FAIL", what, detail)
+
+
+def _check_offline(config: LoadedConfig) -> list[Finding]:
     from syndicator.composer import Composer
 
+    settings = config.settings
+    found: list[Finding] = [("ok", f"config {config.path}",
+                             f"{len(settings.feeds)} feed(s), {len(settings.channels)} "
+                             "channel(s)")]
     composer = Composer([config.base_dir / "templates", config.base_dir])
-    problems = 0
-    print(f"config {config.path}: ok ({len(config.settings.feeds)} feed(s), "
-          f"{len(config.settings.channels)} channel(s))")
-    for channel in config.settings.channels:
+    for channel in settings.channels:
         problem = composer.check(channel)
         if problem:
-            problems += 1
-            print(f"FAIL channel {channel.id}: template {problem}")
-    if config.settings.dashboard is not None:
+            found.append(("FAIL", f"channel {channel.id}", f"template {problem}"))
+    if settings.dashboard is not None:
         from syndicator.web.options import options_from_settings, user_problems
 
-        options = options_from_settings(config.settings)
-        for problem in user_problems(options.users):
-            problems += 1
-            print(f"FAIL {problem}")
+        options = options_from_settings(settings)
+        found += [("FAIL", "users", problem) for problem in user_problems(options.users)]
         if not options.users:
-            print("warn users: nobody can log in to the dashboard "
-                  "(add one with `syndicator user add NAME`)")
-    if args.offline:
-        return FAILED if problems else OK
-    problems += asyncio.run(_check_online(config))
-    return FAILED if problems else OK
+            found.append(("warn", "users", "nobody can log in to the dashboard (add one with "
+                                           "`syndicator user add NAME`)"))
+    return found
 
 
-async def _check_online(config: LoadedConfig) -> int:
+async def _check_online(config: LoadedConfig) -> list[Finding]:
+    """Fetch every feed and verify every channel's credentials, all at once."""
     import adapters
     from syndicator.entries import FeedParseError, parse_feed
     from syndicator.errors import PublishError
     from syndicator.fetch import FeedFetcher, FetchError
 
-    problems = 0
-    async with FeedFetcher() as fetcher:
-        for feed in config.settings.feeds:
-            try:
-                result = await fetcher.fetch(feed.url, timeout=feed.timeout.total_seconds(),
-                                             max_bytes=feed.max_bytes)
-                parsed = parse_feed(result.body or b"", feed_id=feed.id, url=feed.url,
-                                    headers=result.headers, language=feed.language)
-                print(f"ok   feed {feed.id}: {len(parsed.entries)} entries "
-                      f"({_clip(parsed.title, 50)})")
-            except (FetchError, FeedParseError) as exc:
-                problems += 1
-                print(f"FAIL feed {feed.id}: {redact(str(exc))}")
-    for channel in config.settings.channels:
+    async def feed_finding(fetcher: FeedFetcher, feed: Any) -> Finding:
+        try:
+            result = await fetcher.fetch(feed.url, timeout=feed.timeout.total_seconds(),
+                                         max_bytes=feed.max_bytes)
+            parsed = parse_feed(result.body or b"", feed_id=feed.id, url=feed.url,
+                                headers=result.headers, language=feed.language)
+        except (FetchError, FeedParseError) as exc:
+            return ("FAIL", f"feed {feed.id}", redact(str(exc)))
+        return ("ok", f"feed {feed.id}",
+                f"{len(parsed.entries)} entries ({_clip(parsed.title, 50)})")
+
+    async def channel_finding(channel: Any) -> Finding:
+        subject = f"channel {channel.id} ({channel.platform})"
         try:
             adapter = adapters.create(channel)
             try:
                 account = await adapter.verify()
             finally:
                 await adapter.close()
-            print(f"ok   channel {channel.id} ({channel.platform}): posting as {account.name}")
         except PublishError as exc:
-            problems += 1
-            print(f"FAIL channel {channel.id} ({channel.platform}): {redact(str(exc))}")
-        except Exception as exc:
-            problems += 1
-            print(f"FAIL channel {channel.id} ({channel.platform}): {redact(repr(exc))}")
-    return problems
+            return ("FAIL", subject, redact(str(exc)))
+        except Exception as exc:  # an adapter bug still gets one clear line
+            return ("FAIL", subject, redact(repr(exc)))
+        return ("ok", subject, f"posting as {account.name}")
+
+    async with FeedFetcher() as fetcher:
+        return list(await asyncio.gather(
+            *(feed_finding(fetcher, feed) for feed in config.settings.feeds),
+            *(channel_finding(channel) for channel in config.settings.channels)))
 
 
 def _locked(config: LoadedConfig) -> DaemonLock | DatabaseLock | None:
