@@ -30,7 +30,8 @@ from syndicator.errors import (
 from syndicator.model import DeliveryState, Message, Receipt
 from syndicator.schedule import earliest_slot
 from syndicator.secrets import redact
-from syndicator.store.store import Claimed, Store
+from syndicator.store.records import Claimed
+from syndicator.store.store import Store
 
 log = logging.getLogger("syndicator.publisher")
 

@@ -24,7 +24,8 @@ from syndicator.fetch import FeedFetcher, FetchError
 from syndicator.model import DeliveryState, Post
 from syndicator.router import matches
 from syndicator.secrets import redact
-from syndicator.store.store import NewDelivery, NewPost, PollRecord, Store
+from syndicator.store.records import NewDelivery, NewPost, PollRecord
+from syndicator.store.store import Store
 
 log = logging.getLogger("syndicator.watcher")
 

@@ -52,6 +52,7 @@ LONG = " ".join(["word"] * 10_000)
 HOSTILE = [
     Post("en", "1", "https://n.example/a", "", summary="Only a summary, no title here."),
     Post("en", "2", None, "No link at all", summary="Body."),
+    Post("en", "2b", "https://n.example/only-a-link", ""),
     Post("en", "3", "https://n.example/c", "Long one", summary=LONG, content=LONG),
     Post("en", "4", "https://n.example/d", "🧑‍🎄❤️‍🔥🇮🇷🏳️‍🌈" * 60),
     Post("en", "5", "https://n.example/e", "<script>alert(1)</script> & <b>bold</b>",
@@ -76,7 +77,8 @@ def test_hostile_entries_render_valid_messages(platform: str, post: Post) -> Non
 
 
 def test_telegram_escapes_every_field() -> None:
-    text = COMPOSER.render(channel("telegram"), HOSTILE[4]).text
+    script = next(p for p in HOSTILE if p.title.startswith("<script>"))
+    text = COMPOSER.render(channel("telegram"), script).text
     plain, entities = parse_html(text)
     assert "<script>alert(1)</script> & <b>bold</b>" in plain
     assert [e["type"] for e in entities] == ["Bold"]  # only our own title tag

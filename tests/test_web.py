@@ -21,7 +21,8 @@ from yarl import URL
 from syndicator.clock import ManualClock
 from syndicator.config import LoadedConfig, parse_settings
 from syndicator.model import DeliveryState
-from syndicator.store.store import NewDelivery, NewPost, Store
+from syndicator.store.records import NewDelivery, NewPost
+from syndicator.store.store import Store
 from syndicator.web import Dashboard, User, WebOptions, hash_password, verify_password
 from syndicator.web.charts import stacked_bars
 from syndicator.web.commands import cmd_user_add

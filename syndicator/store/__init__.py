@@ -1,5 +1,6 @@
 """Durable state: all the daemon knows lives here, so a restart neither loses nor repeats work."""
 
-from syndicator.store.store import NewDelivery, NewPost, PollRecord, Store, StoreError
+from syndicator.store.records import NewDelivery, NewPost, PollRecord
+from syndicator.store.store import Store, StoreError
 
 __all__ = ["NewDelivery", "NewPost", "PollRecord", "Store", "StoreError"]

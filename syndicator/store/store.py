@@ -7,7 +7,6 @@ transaction; times go in and out timezone-aware (UTC) and are stored naive UTC.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +16,15 @@ from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
 from syndicator.clock import Clock, SystemClock, from_db, to_db
 from syndicator.model import OPEN_STATES, DeliveryState
+from syndicator.store.records import (
+    Claimed,
+    NewDelivery,
+    NewPost,
+    PollRecord,
+    apply_poll,
+    delivery_dict,
+    post_dict,
+)
 from syndicator.store.schema import (
     AttemptRow,
     ChannelState,
@@ -31,82 +39,6 @@ class StoreError(Exception):
     """The database cannot be opened or used; the message says which and what to do."""
 
 
-@dataclass(frozen=True, slots=True)
-class NewPost:
-    feed_id: str
-    key: str
-    link: str | None
-    link_norm: str | None
-    title: str
-    title_norm: str | None
-    summary: str = ""
-    content: str = ""
-    image: str | None = None
-    author: str | None = None
-    categories: tuple[str, ...] = ()
-    language: str | None = None
-    published_at: datetime | None = None
-    skipped_reason: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class NewDelivery:
-    channel_id: str
-    text: str
-    not_before: datetime
-    state: DeliveryState = DeliveryState.SCHEDULED
-    last_error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PollRecord:
-    """The outcome of one poll of one feed."""
-
-    feed_id: str
-    url: str
-    at: datetime
-    error: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    body_hash: str | None = None
-    parsed: bool = False
-    next_poll_at: datetime | None = None
-
-
-def _apply_poll(state: FeedState, record: PollRecord) -> None:
-    at = to_db(record.at)
-    state.url = record.url
-    state.last_polled_at = at
-    state.next_poll_at = to_db(record.next_poll_at)
-    if record.error is None:
-        state.last_success_at = at
-        state.error_count = 0
-        state.last_error = None
-        if record.etag is not None or record.last_modified is not None:
-            state.etag, state.last_modified = record.etag, record.last_modified
-        if record.body_hash is not None:
-            state.body_hash = record.body_hash
-        if record.parsed and state.first_polled_at is None:
-            state.first_polled_at = at
-    else:
-        state.last_error = record.error
-        state.last_error_at = at
-        state.error_count = (state.error_count or 0) + 1
-
-
-@dataclass(slots=True)
-class Claimed:
-    """A delivery the publisher holds a lease on, with what it needs to publish it."""
-
-    id: int
-    channel_id: str
-    text: str
-    attempts: int
-    error_kind: str | None
-    post: dict[str, Any] = field(default_factory=dict)
-    attempt_id: int | None = None
-
-
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -114,24 +46,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
-
-
-def _post_dict(post: PostRow) -> dict[str, Any]:
-    return {
-        "id": post.id,
-        "feed_id": post.feed_id,
-        "key": post.key,
-        "link": post.link,
-        "title": post.title,
-        "summary": post.summary,
-        "content": post.content,
-        "image": post.image,
-        "author": post.author,
-        "categories": list(post.categories or []),
-        "language": post.language,
-        "published_at": from_db(post.published_at),
-        "first_seen_at": from_db(post.first_seen_at),
-    }
 
 
 class Store:
@@ -207,7 +121,7 @@ class Store:
                     state = FeedState(id=record.feed_id, url=record.url, error_count=0)
                     s.add(state)
                     rows[record.feed_id] = state
-                _apply_poll(state, record)
+                apply_poll(state, record)
 
     def record_poll(self, feed_id: str, url: str, **outcome: Any) -> None:
         """One poll's outcome: validators on success, the error and its count on failure."""
@@ -273,7 +187,7 @@ class Store:
     def post(self, post_id: int) -> dict[str, Any] | None:
         with self.session() as s:
             row = s.get(PostRow, post_id)
-            return _post_dict(row) if row else None
+            return post_dict(row) if row else None
 
     # -- publishing ----------------------------------------------------------------------
 
@@ -332,7 +246,7 @@ class Store:
                 attempt_id = opened.id
             return Claimed(
                 id=row.id, channel_id=row.channel_id, text=row.override_text or row.text,
-                attempts=row.attempts, error_kind=row.error_kind, post=_post_dict(row.post),
+                attempts=row.attempts, error_kind=row.error_kind, post=post_dict(row.post),
                 attempt_id=attempt_id)
 
     def start_attempt(self, delivery_id: int, channel_id: str) -> int:
@@ -449,14 +363,14 @@ class Store:
                 return None
             return Claimed(id=row.id, channel_id=row.channel_id,
                            text=row.override_text or row.text, attempts=row.attempts,
-                           error_kind=row.error_kind, post=_post_dict(row.post))
+                           error_kind=row.error_kind, post=post_dict(row.post))
 
     # -- editors and admins --------------------------------------------------------------
 
     def delivery(self, delivery_id: int) -> dict[str, Any] | None:
         with self.session() as s:
             row = s.get(DeliveryRow, delivery_id, options=[selectinload(DeliveryRow.post)])
-            return _delivery_dict(row) if row else None
+            return delivery_dict(row) if row else None
 
     def deliveries(
         self,
@@ -479,7 +393,7 @@ class Store:
                                        DeliveryRow.id)
             if limit:
                 query = query.limit(limit)
-            return [_delivery_dict(r) for r in s.scalars(query)]
+            return [delivery_dict(r) for r in s.scalars(query)]
 
     def queue(self, channel: str | None = None) -> list[dict[str, Any]]:
         return self.deliveries(states=[s.value for s in OPEN_STATES], channel=channel)
@@ -617,31 +531,6 @@ def _update_channel(s: Session, channel_id: str, values: Mapping[str, Any]) -> N
                        .values(**stored))
     if result.rowcount == 0:  # type: ignore[attr-defined]
         s.add(ChannelState(id=channel_id, **{"paused": False, **stored}))
-
-
-def _delivery_dict(row: DeliveryRow) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "channel": row.channel_id,
-        "state": row.state,
-        "text": row.override_text or row.text,
-        "template_text": row.text,
-        "override": row.override_text is not None,
-        "override_by": row.override_by,
-        "override_at": from_db(row.override_at),
-        "attempts": row.attempts,
-        "next_attempt_at": from_db(row.next_attempt_at),
-        "not_before": from_db(row.not_before),
-        "last_error": row.last_error,
-        "error_kind": row.error_kind,
-        "remote_id": row.remote_id,
-        "remote_url": row.remote_url,
-        "note": row.note,
-        "created_at": from_db(row.created_at),
-        "sent_at": from_db(row.sent_at),
-        "cost": row.cost,
-        "post": _post_dict(row.post),
-    }
 
 
 def _chunks(items: list[str], size: int = 500) -> Iterable[list[str]]:
