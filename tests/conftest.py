@@ -11,6 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# CI must be repeatable: the same examples every run (a red CI lands nothing). Locally the
+# property tests keep exploring new examples and remember failures in .hypothesis/.
+settings.register_profile("ci", derandomize=True, deadline=None)
+settings.register_profile("explore", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI")
+                                                                 else "default"))
 
 REPO = Path(__file__).resolve().parents[1]
 PG_ADMIN = os.environ.get("SYNDICATOR_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
