@@ -196,15 +196,28 @@ class Daemon:
         return self.store.engine.url.render_as_string(hide_password=True)
 
 
-def install_stop_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
-    """SIGTERM/SIGINT set ``stop`` (a clean stop); a second one ends the process at once."""
+def install_stop_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event,
+                         reload: asyncio.Event | None = None) -> None:
+    """SIGTERM/SIGINT set ``stop`` (a clean stop); a second one ends the process at once.
+    With ``reload``, SIGHUP sets both: the daemon stops cleanly and starts again with the
+    config file read anew."""
 
     def request_stop(signame: str) -> None:
-        if stop.is_set():
+        if stop.is_set() and not (reload is not None and reload.is_set()):
             log.warning("%s again: stopping now", signame)
             os._exit(130)
         log.info("%s received", signame)
+        if reload is not None:
+            reload.clear()
+        stop.set()
+
+    def request_reload() -> None:
+        log.info("SIGHUP received: reloading the config")
+        assert reload is not None
+        reload.set()
         stop.set()
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, request_stop, sig.name)
+    if reload is not None:
+        loop.add_signal_handler(signal.SIGHUP, request_reload)

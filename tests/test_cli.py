@@ -388,3 +388,38 @@ def test_db_prune_keeps_what_prevents_resending(
     assert len(telegram.messages) == 1  # the post is still known: not sent again
     bad = cli("db", "prune", "--older-than", "ages", cwd=tmp_path)
     assert bad.returncode == 2 and "--older-than" in bad.stderr
+
+
+def test_sighup_reloads_the_config_and_keeps_a_broken_one_out(
+        tmp_path: Path, servers: tuple[FeedServer, FakeTelegramAPI]) -> None:
+    feeds, telegram = servers
+    feeds.set("/en.xml", rss([Item("a", "Before reload", 1)]))
+    config = write_config(tmp_path, feeds, telegram)
+    daemon = subprocess.Popen([sys.executable, "-m", "syndicator", "run"], cwd=tmp_path,
+                              env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        wait_for(lambda: len(telegram.messages) == 1)
+        good = config.read_text()
+        config.write_text(good + "  - {id: broken, platform: telegram}\n")
+        daemon.send_signal(signal.SIGHUP)
+        time.sleep(2)
+        assert daemon.poll() is None  # a broken config does not stop the daemon
+        config.write_text(good.replace('chat: "@news_en"', 'chat: "@news_en"\n    filters: '
+                                       '{exclude_keywords: [skip]}'))
+        daemon.send_signal(signal.SIGHUP)
+        time.sleep(2)
+        feeds.set("/en.xml", rss([Item("c", "Please skip this one", 0),
+                                  Item("b", "After reload", 0), Item("a", "Before reload", 1)]))
+        wait_for(lambda: len(telegram.messages) == 2)
+        time.sleep(2)
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=15)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+    assert daemon.returncode == 0, err
+    assert "not reloaded, the running one is kept: channels[1].feeds: required" in err
+    assert "reloaded: 1 feed(s), 1 channel(s)" in err
+    assert [m.plain_text.splitlines()[0] for m in telegram.messages] == [
+        "Before reload", "After reload"]

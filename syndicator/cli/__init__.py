@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    p = add("run", cmd_run, "run the daemon in the foreground (SIGTERM or Ctrl-C stops it)")
+    p = add("run", cmd_run, "run the daemon in the foreground (SIGTERM or Ctrl-C stops it, "
+            "SIGHUP reloads the config)")
     p.add_argument("--sandbox", action="store_true",
                    help="post to local stand-ins of every platform instead of the real ones, "
                         "with a separate database: try a config safely and see every message")

@@ -21,7 +21,7 @@ from syndicator.cli.common import (
     _setup_logs,
     log,
 )
-from syndicator.config import LoadedConfig
+from syndicator.config import ConfigError, LoadedConfig, load_config
 from syndicator.durations import parse_duration
 from syndicator.lock import DaemonLock, DatabaseLock, LockedError, daemon_lock
 from syndicator.secrets import redact
@@ -137,10 +137,36 @@ def _announce(channel: Any, first_line: str, where: str) -> None:
 
 
 async def _run(config: LoadedConfig, *, sandbox: bool = False, exclusive: bool = True) -> int:
+    """Run the daemon; on SIGHUP stop it cleanly and run it again with the config re-read
+    (a config that no longer validates is reported and the running one kept)."""
+    if sandbox:
+        return await _run_once(config, asyncio.Event(), sandbox=True, exclusive=exclusive)
+    while True:
+        reload = asyncio.Event()
+        await _run_once(config, reload, sandbox=False, exclusive=exclusive)
+        if not reload.is_set():
+            return OK
+        try:
+            fresh = load_config(config.path)
+        except ConfigError as exc:
+            log.error("config %s not reloaded, the running one is kept: %s", config.path,
+                      "; ".join(exc.problems))
+            continue
+        if fresh.storage_url != config.storage_url:
+            log.error("config %s not reloaded: storage changed; restart syndicator to switch "
+                      "databases", config.path)
+            continue
+        config = fresh
+        log.info("config %s reloaded: %d feed(s), %d channel(s)", config.path,
+                 len(config.settings.feeds), len(config.settings.channels))
+
+
+async def _run_once(config: LoadedConfig, reload: asyncio.Event, *, sandbox: bool,
+                    exclusive: bool) -> int:
     from syndicator.daemon import Daemon, install_stop_signals
 
     stop = asyncio.Event()
-    install_stop_signals(asyncio.get_running_loop(), stop)
+    install_stop_signals(asyncio.get_running_loop(), stop, None if sandbox else reload)
     async with contextlib.AsyncExitStack() as stack:
         if sandbox:
             from syndicator.sandbox.platforms import Sandbox
