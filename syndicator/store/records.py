@@ -3,6 +3,7 @@ and the plain dicts the CLI and dashboard read."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -88,22 +89,20 @@ class Claimed:
     attempt_id: int | None = None
 
 
-def post_dict(post: PostRow) -> dict[str, Any]:
-    return {
-        "id": post.id,
-        "feed_id": post.feed_id,
-        "key": post.key,
-        "link": post.link,
-        "title": post.title,
-        "summary": post.summary,
-        "content": post.content,
-        "image": post.image,
-        "author": post.author,
-        "categories": list(post.categories or []),
-        "language": post.language,
-        "published_at": from_db(post.published_at),
-        "first_seen_at": from_db(post.first_seen_at),
-    }
+_POST_FIELDS = ("id", "feed_id", "key", "link", "title", "summary", "content", "image",
+                "author", "language")
+
+
+def post_dict(post: PostRow | Mapping[Any, Any]) -> dict[str, Any]:
+    """A post as the publisher, CLI and dashboard read it (from an ORM row or a Core row)."""
+    def get(name: str) -> Any:
+        return post[name] if isinstance(post, Mapping) else getattr(post, name)
+
+    out = {name: get(name) for name in _POST_FIELDS}
+    out["categories"] = list(get("categories") or [])
+    out["published_at"] = from_db(get("published_at"))
+    out["first_seen_at"] = from_db(get("first_seen_at"))
+    return out
 
 
 def delivery_dict(row: DeliveryRow) -> dict[str, Any]:

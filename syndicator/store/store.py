@@ -10,9 +10,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, create_engine, delete, event, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from syndicator.clock import Clock, SystemClock, from_db, to_db
 from syndicator.model import OPEN_STATES, DeliveryState
@@ -160,29 +172,28 @@ class Store:
         """Insert a post and its deliveries in ONE transaction; None if the post already exists."""
         now = self._now()
         published = to_db(post.published_at)
-        row = PostRow(
-            feed_id=post.feed_id, key=post.key, link=post.link, link_norm=post.link_norm,
-            title=post.title, title_norm=post.title_norm, summary=post.summary,
-            content=post.content, image=post.image, author=post.author,
-            categories=list(post.categories), language=post.language,
-            published_at=published, first_seen_at=now, skipped_reason=post.skipped_reason,
-        )
         sort_at = published if published is not None and published <= now else now
         try:
-            with self.session() as s, s.begin():
-                s.add(row)
-                s.flush()
-                for d in deliveries:
-                    not_before = to_db(d.not_before) or now
-                    s.add(DeliveryRow(
-                        post_id=row.id, channel_id=d.channel_id, state=d.state.value,
-                        text=d.text, sort_at=sort_at, not_before=not_before,
-                        next_attempt_at=not_before, attempts=0, last_error=d.last_error,
-                        created_at=now, updated_at=now,
-                    ))
+            with self.engine.begin() as conn:  # Core inserts: this runs once per new post
+                post_id = conn.execute(insert(PostRow).returning(PostRow.id), {
+                    "feed_id": post.feed_id, "key": post.key, "link": post.link,
+                    "link_norm": post.link_norm, "title": post.title,
+                    "title_norm": post.title_norm, "summary": post.summary,
+                    "content": post.content, "image": post.image, "author": post.author,
+                    "categories": list(post.categories), "language": post.language,
+                    "published_at": published, "first_seen_at": now,
+                    "skipped_reason": post.skipped_reason}).scalar_one()
+                if deliveries:
+                    conn.execute(insert(DeliveryRow), [{
+                        "post_id": post_id, "channel_id": d.channel_id,
+                        "state": d.state.value, "text": d.text, "sort_at": sort_at,
+                        "not_before": to_db(d.not_before) or now,
+                        "next_attempt_at": to_db(d.not_before) or now, "attempts": 0,
+                        "last_error": d.last_error, "created_at": now, "updated_at": now,
+                    } for d in deliveries])
         except IntegrityError:
             return None
-        return row.id
+        return int(post_id)
 
     def post(self, post_id: int) -> dict[str, Any] | None:
         with self.session() as s:
@@ -201,8 +212,8 @@ class Store:
             return {c.id: c for c in s.scalars(select(ChannelState))}
 
     def update_channel(self, channel_id: str, **values: Any) -> None:
-        with self.session() as s, s.begin():
-            _update_channel(s, channel_id, values)
+        with self.engine.begin() as conn:
+            _update_channel(conn, channel_id, values)
 
     def next_due(self, channel_id: str, now: datetime) -> tuple[int, datetime] | None:
         """The oldest scheduled delivery of a channel and when it may go (None: nothing queued)."""
@@ -225,29 +236,30 @@ class Store:
         """Mark a scheduled delivery as sending, if nobody else got it first; with ``attempt``
         the attempt row is opened in the same transaction."""
         now = self._now()
-        with self.session() as s, s.begin():
-            result = s.execute(
+        with self.engine.begin() as conn:  # Core statements: this runs once per post sent
+            claimed = conn.execute(
                 update(DeliveryRow)
                 .where(DeliveryRow.id == delivery_id,
                        DeliveryRow.state == DeliveryState.SCHEDULED.value)
                 .values(state=DeliveryState.SENDING.value, claimed_by=owner,
                         lease_until=now + lease, updated_at=now)
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
+                .returning(DeliveryRow.channel_id, DeliveryRow.text,
+                           DeliveryRow.override_text, DeliveryRow.attempts,
+                           DeliveryRow.error_kind, DeliveryRow.post_id)
+            ).one_or_none()
+            if claimed is None:
                 return None
-            row = s.get(DeliveryRow, delivery_id, options=[joinedload(DeliveryRow.post)])
-            assert row is not None
+            post = conn.execute(select(PostRow.__table__).where(
+                PostRow.id == claimed.post_id)).mappings().one()
             attempt_id = None
             if attempt:
-                opened = AttemptRow(delivery_id=delivery_id, channel_id=row.channel_id,
-                                    started_at=now, outcome="started")
-                s.add(opened)
-                s.flush()
-                attempt_id = opened.id
-            return Claimed(
-                id=row.id, channel_id=row.channel_id, text=row.override_text or row.text,
-                attempts=row.attempts, error_kind=row.error_kind, post=post_dict(row.post),
-                attempt_id=attempt_id)
+                attempt_id = conn.execute(insert(AttemptRow).returning(AttemptRow.id), {
+                    "delivery_id": delivery_id, "channel_id": claimed.channel_id,
+                    "started_at": now, "outcome": "started"}).scalar_one()
+        return Claimed(
+            id=delivery_id, channel_id=claimed.channel_id,
+            text=claimed.override_text or claimed.text, attempts=claimed.attempts,
+            error_kind=claimed.error_kind, post=post_dict(post), attempt_id=attempt_id)
 
     def start_attempt(self, delivery_id: int, channel_id: str) -> int:
         with self.session() as s, s.begin():
@@ -291,19 +303,18 @@ class Store:
             values.update(sent_at=now, remote_id=remote_id, remote_url=remote_url, cost=cost)
         if note is not None:
             values["note"] = note
-        with self.session() as s, s.begin():
-            # Plain UPDATEs: this runs once per post and loading the rows would double its cost.
-            channel_id = s.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id)
-                                   .values(**values).returning(DeliveryRow.channel_id)
-                                   ).scalar_one_or_none()
+        with self.engine.begin() as conn:  # Core statements: this runs once per attempt
+            channel_id = conn.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id)
+                                      .values(**values).returning(DeliveryRow.channel_id)
+                                      ).scalar_one_or_none()
             if channel_id is None:
                 return
             if attempt_id is not None:
-                s.execute(update(AttemptRow).where(AttemptRow.id == attempt_id).values(
+                conn.execute(update(AttemptRow).where(AttemptRow.id == attempt_id).values(
                     finished_at=now, outcome=outcome, error=error, http_status=http_status,
                     retry_after=retry_after))
             if channel:
-                _update_channel(s, channel_id, channel)
+                _update_channel(conn, channel_id, channel)
 
     def expired_claims(self, now: datetime, owner: str | None = None, *,
                        every: bool = False) -> list[int]:
@@ -524,13 +535,13 @@ class Store:
                 DeliveryRow.channel_id == channel_id)))
 
 
-def _update_channel(s: Session, channel_id: str, values: Mapping[str, Any]) -> None:
+def _update_channel(conn: Connection, channel_id: str, values: Mapping[str, Any]) -> None:
     """One UPDATE on the hot path; the row is created the first time a channel needs it."""
     stored = {k: to_db(v) if isinstance(v, datetime) else v for k, v in values.items()}
-    result = s.execute(update(ChannelState).where(ChannelState.id == channel_id)
-                       .values(**stored))
-    if result.rowcount == 0:  # type: ignore[attr-defined]
-        s.add(ChannelState(id=channel_id, **{"paused": False, **stored}))
+    result = conn.execute(update(ChannelState).where(ChannelState.id == channel_id)
+                          .values(**stored))
+    if result.rowcount == 0:
+        conn.execute(insert(ChannelState), {"id": channel_id, "paused": False, **stored})
 
 
 def _chunks(items: list[str], size: int = 500) -> Iterable[list[str]]:
