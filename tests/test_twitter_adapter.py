@@ -130,7 +130,7 @@ async def test_429_reset_two_seconds_ahead_gives_retry_after_about_two(
     started = time.monotonic()
     with pytest.raises(RateLimited) as caught:
         await adapter.publish(Message(1, "Too soon"))
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 1.9  # it did not wait out the 2 s itself
     assert 1.0 <= caught.value.retry_after <= 3.1
     assert caught.value.status == 429
 
