@@ -9,11 +9,11 @@ from typing import Any
 import adapters
 from syndicator.composer import Composer, EmptyPost, TemplateProblem
 from syndicator.config import ChannelBase, FeedSettings, LoadedConfig
-from syndicator.entries import FeedParseError, normalize_link, parse_feed
+from syndicator.entries import FeedParseError, normalize_link
 from syndicator.fetch import FeedFetcher, FetchError
 from syndicator.router import matches
 from syndicator.secrets import redact
-from syndicator.watcher import to_post
+from syndicator.watcher import read_feed, to_post
 
 
 async def preview(config: LoadedConfig, feeds: Sequence[FeedSettings],
@@ -27,10 +27,7 @@ async def preview(config: LoadedConfig, feeds: Sequence[FeedSettings],
     async with FeedFetcher() as fetcher:
         for feed in feeds:
             try:
-                fetched = await fetcher.fetch(feed.url, timeout=feed.timeout.total_seconds(),
-                                              max_bytes=feed.max_bytes)
-                parsed = parse_feed(fetched.body or b"", feed_id=feed.id, url=feed.url,
-                                    headers=fetched.headers, language=feed.language)
+                parsed = await read_feed(fetcher, feed)
             except (FetchError, FeedParseError) as exc:
                 problems.append(f"feed {feed.id}: {redact(str(exc))}")
                 continue

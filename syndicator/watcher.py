@@ -19,7 +19,7 @@ from syndicator.clock import Clock, from_db
 from syndicator.composer import Composer, EmptyPost, TemplateProblem
 from syndicator.config import ChannelBase, FeedSettings, Settings
 from syndicator.durations import format_duration
-from syndicator.entries import Entry, FeedParseError, parse_feed
+from syndicator.entries import Entry, FeedParseError, ParsedFeed, parse_feed
 from syndicator.fetch import FeedFetcher, FetchError
 from syndicator.model import DeliveryState, Post
 from syndicator.router import matches
@@ -46,6 +46,18 @@ class PollResult:
     new_posts: int = 0
     queued: int = 0
     error: str | None = None
+
+
+async def read_feed(fetcher: FeedFetcher, feed: FeedSettings) -> ParsedFeed:
+    """Fetch and parse a feed as it is now, unconditionally (for `check` and `preview`).
+
+    Raises FetchError or FeedParseError, each one line naming the feed and what to do.
+    """
+    result = await fetcher.fetch(feed.url, timeout=feed.timeout.total_seconds(),
+                                 max_bytes=feed.max_bytes)
+    return await asyncio.to_thread(parse_feed, result.body or b"", feed_id=feed.id,
+                                   url=result.final_url or feed.url, headers=result.headers,
+                                   language=feed.language)
 
 
 def to_post(feed: FeedSettings, entry: Entry) -> Post:

@@ -71,16 +71,14 @@ def _check_offline(config: LoadedConfig) -> list[Finding]:
 async def _check_online(config: LoadedConfig) -> list[Finding]:
     """Fetch every feed and verify every channel's credentials, all at once."""
     import adapters
-    from syndicator.entries import FeedParseError, parse_feed
+    from syndicator.entries import FeedParseError
     from syndicator.errors import PublishError
     from syndicator.fetch import FeedFetcher, FetchError
+    from syndicator.watcher import read_feed
 
     async def feed_finding(fetcher: FeedFetcher, feed: Any) -> Finding:
         try:
-            result = await fetcher.fetch(feed.url, timeout=feed.timeout.total_seconds(),
-                                         max_bytes=feed.max_bytes)
-            parsed = parse_feed(result.body or b"", feed_id=feed.id, url=feed.url,
-                                headers=result.headers, language=feed.language)
+            parsed = await read_feed(fetcher, feed)
         except (FetchError, FeedParseError) as exc:
             return ("FAIL", f"feed {feed.id}", redact(str(exc)))
         return ("ok", f"feed {feed.id}",
