@@ -6,14 +6,14 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from adapters.base import Adapter
+    from syndicator.adapters.base import Adapter
     from syndicator.config import ChannelBase
 
 _MODULES = {
-    "telegram": "adapters.telegram:TelegramAdapter",
-    "twitter": "adapters.twitter:TwitterAdapter",
-    "facebook": "adapters.facebook:FacebookAdapter",
-    "whatsapp": "adapters.whatsapp:WhatsAppAdapter",
+    "telegram": "syndicator.adapters.telegram:TelegramAdapter",
+    "twitter": "syndicator.adapters.twitter:TwitterAdapter",
+    "facebook": "syndicator.adapters.facebook:FacebookAdapter",
+    "whatsapp": "syndicator.adapters.whatsapp:WhatsAppAdapter",
 }
 
 

@@ -13,7 +13,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError
 
-from adapters.base import Adapter
+from syndicator.adapters.base import Adapter
 from syndicator.config import ChannelBase, FacebookChannel
 from syndicator.errors import (
     AuthError,

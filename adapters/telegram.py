@@ -39,8 +39,8 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from adapters.base import Adapter
-from adapters.telegram_html import TelegramHTMLError, parse_html, utf16_len
+from syndicator.adapters.base import Adapter
+from syndicator.adapters.telegram_html import TelegramHTMLError, parse_html, utf16_len
 from syndicator.config import ChannelBase, TelegramChannel
 from syndicator.errors import (
     AuthError,

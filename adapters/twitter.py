@@ -14,7 +14,7 @@ from requests.adapters import HTTPAdapter
 from requests_oauthlib import OAuth1
 from urllib3.exceptions import ConnectTimeoutError
 
-from adapters.base import Adapter
+from syndicator.adapters.base import Adapter
 from syndicator.clock import Clock, SystemClock
 from syndicator.config import ChannelBase
 from syndicator.errors import (

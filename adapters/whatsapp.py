@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from adapters.base import Adapter
+from syndicator.adapters.base import Adapter
 from syndicator.clock import Clock, SystemClock
 from syndicator.config import ChannelBase, WhatsAppChannel
 from syndicator.errors import AuthError, PermanentError, PublishError, TransientError

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-import adapters
+from syndicator import adapters
 from syndicator.config import ChannelBase
 from syndicator.model import Post
 from syndicator.text import add_utm, hashtags, is_rtl, isolate, strip_controls

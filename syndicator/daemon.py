@@ -20,8 +20,8 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-import adapters as adapter_registry
-from adapters.base import Adapter
+from syndicator import adapters as adapter_registry
+from syndicator.adapters.base import Adapter
 from syndicator.clock import Clock, SystemClock
 from syndicator.composer import Composer
 from syndicator.config import ChannelBase, FeedSettings, LoadedConfig

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import adapters
+from syndicator import adapters
 from syndicator.clock import Clock, SystemClock
 from syndicator.config import ChannelBase, Settings
 from syndicator.model import DeliveryState

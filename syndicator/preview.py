@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import adapters
+from syndicator import adapters
 from syndicator.composer import Composer, EmptyPost, TemplateProblem
 from syndicator.config import ChannelBase, FeedSettings, LoadedConfig
 from syndicator.entries import FeedParseError, normalize_link

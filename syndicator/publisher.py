@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from adapters.base import Adapter
+from syndicator.adapters.base import Adapter
 from syndicator.clock import Clock, from_db
 from syndicator.config import ChannelBase, RetryPolicy, Settings
 from syndicator.durations import format_duration

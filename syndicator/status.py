@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-import adapters
+from syndicator import adapters
 from syndicator.clock import from_db
 from syndicator.config import ChannelBase, LoadedConfig
 from syndicator.publisher import month_start

@@ -17,11 +17,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from adapters.base import Adapter
-from adapters.facebook import FacebookAdapter
-from adapters.telegram import TelegramAdapter
-from adapters.twitter import TwitterAdapter
-from adapters.whatsapp import WhatsAppAdapter
+from syndicator.adapters.base import Adapter
+from syndicator.adapters.facebook import FacebookAdapter
+from syndicator.adapters.telegram import TelegramAdapter
+from syndicator.adapters.twitter import TwitterAdapter
+from syndicator.adapters.whatsapp import WhatsAppAdapter
 from syndicator.config import parse_settings
 from syndicator.errors import (
     AuthError,
@@ -257,7 +257,7 @@ async def test_verify_names_the_account(rig: Rig) -> None:
 
 def test_whatsapp_links_decode_back_to_the_text(tmp_path: Path) -> None:
     """The share link of the contract's Persian post carries the text unchanged."""
-    from adapters.whatsapp import share_url
+    from syndicator.adapters.whatsapp import share_url
 
     query = parse_qs(urlsplit(share_url(PERSIAN)).query)
     assert query["text"] == [PERSIAN]

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import adapters
-from adapters.telegram_html import parse_html
+from syndicator import adapters
+from syndicator.adapters.telegram_html import parse_html
 from syndicator.composer import Composer, EmptyPost
 from syndicator.config import ChannelBase, parse_settings
 from syndicator.model import Post

@@ -9,7 +9,11 @@ from typing import Any
 import facebook
 import pytest
 
-from adapters.facebook import DEFAULT_THROTTLE_WAIT, FacebookAdapter, classify_graph_error
+from syndicator.adapters.facebook import (
+    DEFAULT_THROTTLE_WAIT,
+    FacebookAdapter,
+    classify_graph_error,
+)
 from syndicator.config import parse_settings
 from syndicator.errors import (
     AuthError,

@@ -17,8 +17,8 @@ import httpx
 import pytest
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
-from adapters.telegram import TelegramAdapter, classify_error, post_url
-from adapters.telegram_html import parse_html
+from syndicator.adapters.telegram import TelegramAdapter, classify_error, post_url
+from syndicator.adapters.telegram_html import parse_html
 from syndicator.config import TelegramChannel
 from syndicator.errors import (
     AuthError,

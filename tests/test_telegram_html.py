@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 
-from adapters.telegram_html import TelegramHTMLError, parse_html, to_bot_api_entities, utf16_len
+from syndicator.adapters.telegram_html import (
+    TelegramHTMLError,
+    parse_html,
+    to_bot_api_entities,
+    utf16_len,
+)
 
 
 def _corpora() -> Path:

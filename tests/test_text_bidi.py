@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.telegram_html import utf16_len
+from syndicator.adapters.telegram_html import utf16_len
 from syndicator.text import (
     FSI,
     LRI,

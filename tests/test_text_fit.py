@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.telegram_html import parse_html, utf16_len
+from syndicator.adapters.telegram_html import parse_html, utf16_len
 from syndicator.text import (
     FitError,
     Part,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from adapters.twitter import IMAGE_MAX_BYTES, TwitterAdapter, classify_x_error
+from syndicator.adapters.twitter import IMAGE_MAX_BYTES, TwitterAdapter, classify_x_error
 from syndicator.config import parse_settings
 from syndicator.errors import (
     AuthError,

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from adapters.whatsapp import (
+from syndicator.adapters.whatsapp import (
     KEEP_ENTRIES,
     MAX_TEXT_LENGTH,
     MAX_URL_LENGTH,

@@ -70,7 +70,7 @@ def _check_offline(config: LoadedConfig) -> list[Finding]:
 
 async def _check_online(config: LoadedConfig) -> list[Finding]:
     """Fetch every feed and verify every channel's credentials, all at once."""
-    import adapters
+    from syndicator import adapters
     from syndicator.entries import FeedParseError
     from syndicator.errors import PublishError
     from syndicator.fetch import FeedFetcher, FetchError

@@ -25,7 +25,12 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.telegram_html import TelegramHTMLError, parse_html, to_bot_api_entities, utf16_len
+from syndicator.adapters.telegram_html import (
+    TelegramHTMLError,
+    parse_html,
+    to_bot_api_entities,
+    utf16_len,
+)
 from syndicator.sandbox.server import LoopbackServer
 
 __all__ = ["FakeChat", "FakeTelegramAPI", "SentMessage"]
