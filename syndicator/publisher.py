@@ -39,7 +39,7 @@ LEASE = timedelta(minutes=5)
 
 
 def backoff(policy: RetryPolicy, attempt: int, rng: random.Random) -> timedelta:
-    """Exponential backoff with full jitter in [50%, 100%] of the step, capped."""
+    """Exponential backoff, capped, with jitter: a random 50-100% of the step."""
     step = policy.base_delay.total_seconds() * (2 ** max(0, attempt - 1))
     step = min(step, policy.max_delay.total_seconds())
     return timedelta(seconds=step * rng.uniform(0.5, 1.0))
