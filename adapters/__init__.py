@@ -32,7 +32,3 @@ def load(platform: str) -> type[Adapter]:
 def create(channel: ChannelBase) -> Adapter:
     """A ready adapter for one configured channel."""
     return load(channel.platform)(channel)
-
-
-def platforms() -> list[str]:
-    return list(_MODULES)

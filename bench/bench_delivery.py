@@ -40,8 +40,7 @@ def ours(folder: Path, n: int) -> float:
         post = Post("en", f"k{i}", f"https://news.example.org/{i}", f"Title number {i} & co",
                     summary="A summary of the article. " * 8)
         text = composer.render(channel, post).text
-        store.add_post(NewPost("en", post.key, post.link, post.link, post.title,
-                               post.title.casefold(), summary=post.summary),
+        store.add_post(NewPost(post, post.link, post.title.casefold()),
                        [NewDelivery("tg", text, clock.now())])
         due = store.next_due("tg", clock.now())
         assert due is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 
@@ -92,4 +92,3 @@ class Limits:
     parse_mode: str | None = None
     media: bool = False
     min_interval: float = 0.0
-    extra: dict[str, int] = field(default_factory=dict)

@@ -13,7 +13,7 @@ from syndicator.entries import FeedParseError, normalize_link
 from syndicator.fetch import FeedFetcher, FetchError
 from syndicator.router import matches
 from syndicator.secrets import redact
-from syndicator.watcher import read_feed, to_post
+from syndicator.watcher import read_feed
 
 
 async def preview(config: LoadedConfig, feeds: Sequence[FeedSettings],
@@ -38,7 +38,7 @@ async def preview(config: LoadedConfig, feeds: Sequence[FeedSettings],
                 entries = sorted(entries, key=lambda e: e.published or datetime.min.replace(
                     tzinfo=UTC), reverse=True)[:limit]
             for entry in entries:
-                post = to_post(feed, entry)
+                post = entry.to_post(feed.id)
                 messages = []
                 for channel in channels:
                     if feed.id not in channel.feeds:

@@ -27,7 +27,7 @@ from syndicator.errors import (
     RateLimited,
     UncertainError,
 )
-from syndicator.model import DeliveryState, Message, Receipt
+from syndicator.model import DeliveryState, Limits, Message, Receipt
 from syndicator.schedule import earliest_slot
 from syndicator.secrets import redact
 from syndicator.store.records import Claimed
@@ -51,6 +51,23 @@ class ChannelGate:
 
     until: datetime | None
     reason: str
+
+
+def channel_gate(store: Store, channel: ChannelBase, now: datetime, limits: Limits
+                 ) -> ChannelGate | None:
+    """None if the channel may post now, else until when it waits (None: paused) and why:
+    a pause, a platform's rate limit or error backoff, or the schedule and pacing."""
+    state = store.channel_state(channel.id)
+    if state.paused:
+        return ChannelGate(None, f"paused: {state.paused_reason or 'by an admin'}")
+    sent = store.sent_since(channel.id, now - timedelta(hours=48))
+    slot = earliest_slot(channel.schedule, now, sent, min_interval=limits.min_interval)
+    blocked = from_db(state.blocked_until)
+    if blocked is not None and blocked > max(slot, now):
+        return ChannelGate(blocked, "waiting out a rate limit or error")
+    if slot > now:
+        return ChannelGate(slot, "schedule (spacing, daily cap or quiet hours)")
+    return None
 
 
 class Publisher:
@@ -84,17 +101,9 @@ class Publisher:
         """None if the channel may publish now, else until when it waits and why."""
         if channel.id not in self.adapters:
             return ChannelGate(None, "no adapter (see `syndicator check`)")
-        state = self.store.channel_state(channel.id)
-        if state.paused:
-            return ChannelGate(None, f"paused: {state.paused_reason or 'by an admin'}")
-        until = from_db(state.blocked_until)
-        if until is not None and until > now:
-            return ChannelGate(until, "waiting out a rate limit or error")
-        sent = self.store.sent_since(channel.id, now - timedelta(hours=48))
-        limits = self.adapters[channel.id].limits
-        slot = earliest_slot(channel.schedule, now, sent, min_interval=limits.min_interval)
-        if slot > now:
-            return ChannelGate(slot, "schedule (spacing, daily cap or quiet hours)")
+        gate = channel_gate(self.store, channel, now, self.adapters[channel.id].limits)
+        if gate is not None:
+            return gate
         if due_id is not None and self.over_budget(channel, due_id, now):
             return ChannelGate(next_month(now), "monthly budget reached")
         return None

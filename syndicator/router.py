@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from syndicator.config import ChannelBase, Filters
+from syndicator.config import Filters
 from syndicator.model import Post
 
 
@@ -28,9 +28,3 @@ def matches(filters: Filters, post: Post) -> tuple[bool, str]:
     if any(k in text for k in _norm(filters.exclude_keywords)):
         return False, "excluded keyword"
     return True, ""
-
-
-def route(channels: Iterable[ChannelBase], post: Post) -> list[ChannelBase]:
-    """The enabled channels that follow the post's feed and whose filters it passes."""
-    return [c for c in channels
-            if c.enabled and post.feed_id in c.feeds and matches(c.filters, post)[0]]

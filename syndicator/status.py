@@ -2,32 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from syndicator import adapters
 from syndicator.clock import from_db
 from syndicator.config import ChannelBase, LoadedConfig
-from syndicator.publisher import month_start
-from syndicator.schedule import earliest_slot
-from syndicator.store.schema import ChannelState
+from syndicator.publisher import channel_gate, month_start
 from syndicator.store.store import Store
 
 
-def _next_post(store: Store, channel: ChannelBase, now: datetime,
-               state: ChannelState | None) -> datetime | None:
-    """When the channel's next post should go: its due time, pushed by the schedule policy,
-    the platform's pacing and any rate-limit wait (None: nothing queued, or paused)."""
+def _next_post(store: Store, channel: ChannelBase, now: datetime) -> datetime | None:
+    """When the channel's next post should go, by the publisher's own rules (None: nothing
+    queued, or paused)."""
     due = store.next_due(channel.id, now)
-    if due is None or (state is not None and state.paused):
+    if due is None:
         return None
-    sent = store.sent_since(channel.id, now - timedelta(hours=48))
-    pacing = adapters.load(channel.platform).limits.min_interval
-    times = [due[1], earliest_slot(channel.schedule, now, sent, min_interval=pacing)]
-    blocked = from_db(state.blocked_until) if state is not None else None
-    if blocked is not None:
-        times.append(blocked)
-    return max(times)
+    gate = channel_gate(store, channel, now, adapters.load(channel.platform).limits)
+    if gate is None:
+        return due[1]
+    return max(due[1], gate.until) if gate.until is not None else None
+
+
+def _future(moment: datetime | None, now: datetime) -> datetime | None:
+    return moment if moment is not None and moment > now else None
 
 
 def status_data(config: LoadedConfig, store: Store, now: datetime) -> dict[str, Any]:
@@ -55,10 +53,9 @@ def status_data(config: LoadedConfig, store: Store, now: datetime) -> dict[str, 
             "last_success_at": from_db(ch.last_success_at) if ch else None,
             "last_error": ch.last_error if ch else None,
             "last_error_at": from_db(ch.last_error_at) if ch else None,
-            "blocked_until": from_db(ch.blocked_until) if ch and ch.blocked_until and
-            from_db(ch.blocked_until) > now else None,  # type: ignore[operator]
+            "blocked_until": _future(from_db(ch.blocked_until) if ch else None, now),
             "deliveries": counts.get(channel.id, {}),
-            "next_due_at": _next_post(store, channel, now, ch),
+            "next_due_at": _next_post(store, channel, now),
         })
         if channel.budget is not None:
             out["channels"][-1]["budget"] = {

@@ -60,15 +60,6 @@ async def read_feed(fetcher: FeedFetcher, feed: FeedSettings) -> ParsedFeed:
                                    language=feed.language)
 
 
-def to_post(feed: FeedSettings, entry: Entry) -> Post:
-    return Post(
-        feed_id=feed.id, key=entry.key, link=entry.link, title=entry.title,
-        summary=entry.summary, content=entry.content, image=entry.image, author=entry.author,
-        categories=tuple(entry.categories), language=entry.language or feed.language,
-        published=entry.published,
-    )
-
-
 @dataclass(slots=True)
 class FeedMemo:
     """What the next poll of a feed needs from the last one."""
@@ -234,14 +225,10 @@ class Watcher:
                 reason = f"already in the feed on its first poll (backfill: {feed.backfill})"
             elif entry.published and entry.published < oldest:
                 reason = f"older than max_age ({feed.max_age})"
-            post = to_post(feed, entry)
+            post = entry.to_post(feed.id)
             deliveries = [] if reason else self.deliveries(post, channels, now)
-            self.store.add_post(NewPost(
-                feed_id=feed.id, key=entry.key, link=entry.link, link_norm=entry.link_norm,
-                title=entry.title, title_norm=entry.title_norm, summary=entry.summary,
-                content=entry.content, image=entry.image, author=entry.author,
-                categories=tuple(entry.categories), language=post.language,
-                published_at=entry.published, skipped_reason=reason), deliveries)
+            self.store.add_post(NewPost(post, entry.link_norm, entry.title_norm, reason),
+                                deliveries)
             queued += len(deliveries)
         return len(fresh), queued
 

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import inspect
 
 from syndicator.clock import ManualClock
-from syndicator.model import DeliveryState
+from syndicator.model import DeliveryState, Post
 from syndicator.store import NewDelivery, NewPost, Store
 from syndicator.store.migrate import current_revision, head_revision
 
 
-def post(key: str, **kw: object) -> NewPost:
-    base = dict(feed_id="en", key=key, link=f"https://n.example/{key}",
-                link_norm=f"https://n.example/{key}", title=f"Title {key}",
-                title_norm=f"title {key}")
-    base.update(kw)
-    return NewPost(**base)  # type: ignore[arg-type]
+def post(key: str, published: datetime | None = None) -> NewPost:
+    return NewPost(Post("en", key, f"https://n.example/{key}", f"Title {key}",
+                        published=published), f"https://n.example/{key}", f"title {key}")
 
 
 @pytest.fixture
@@ -71,9 +68,9 @@ def test_seen_reports_keys_links_and_recent_titles(store: Store, clock: ManualCl
 def test_oldest_first_claim_is_exclusive_and_finish_records_attempt(
         store: Store, clock: ManualClock) -> None:
     now = clock.now()
-    store.add_post(post("new", published_at=now - timedelta(minutes=1)),
+    store.add_post(post("new", published=now - timedelta(minutes=1)),
                    [NewDelivery("tg", "new", now)])
-    store.add_post(post("old", published_at=now - timedelta(hours=1)),
+    store.add_post(post("old", published=now - timedelta(hours=1)),
                    [NewDelivery("tg", "old", now)])
     due = store.next_due("tg", now)
     assert due is not None

@@ -20,7 +20,7 @@ from yarl import URL
 
 from syndicator.clock import ManualClock
 from syndicator.config import LoadedConfig, parse_settings
-from syndicator.model import DeliveryState
+from syndicator.model import DeliveryState, Post
 from syndicator.store.records import NewDelivery, NewPost
 from syndicator.store.store import Store
 from syndicator.web import Dashboard, User, WebOptions, hash_password, verify_password
@@ -57,9 +57,8 @@ def _config(tmp_path: Path) -> LoadedConfig:
 def _add(store: Store, key: str, title: str, *, language: str | None = None,
          channels: dict[str, DeliveryState]) -> int:
     post_id = store.add_post(
-        NewPost(feed_id="fa" if language == "fa" else "en", key=key,
-                link=f"https://news.example.org/{key}/", link_norm=f"news.example.org/{key}",
-                title=title, title_norm=title.lower(), language=language),
+        NewPost(Post("fa" if language == "fa" else "en", key, f"https://news.example.org/{key}/",
+                     title, language=language), f"news.example.org/{key}", title.lower()),
         [NewDelivery(channel_id=c, text=f"{title}\nhttps://news.example.org/{key}/",
                      not_before=START, state=state) for c, state in channels.items()])
     assert post_id is not None

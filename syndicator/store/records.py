@@ -9,25 +9,17 @@ from datetime import datetime
 from typing import Any
 
 from syndicator.clock import from_db, to_db
-from syndicator.model import DeliveryState
+from syndicator.model import DeliveryState, Post
 from syndicator.store.schema import DeliveryRow, FeedState, PostRow
 
 
 @dataclass(frozen=True, slots=True)
 class NewPost:
-    feed_id: str
-    key: str
-    link: str | None
+    """A post to store, with what the store adds for recognising it again."""
+
+    post: Post
     link_norm: str | None
-    title: str
     title_norm: str | None
-    summary: str = ""
-    content: str = ""
-    image: str | None = None
-    author: str | None = None
-    categories: tuple[str, ...] = ()
-    language: str | None = None
-    published_at: datetime | None = None
     skipped_reason: str | None = None
 
 

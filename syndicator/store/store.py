@@ -168,21 +168,22 @@ class Store:
                     PostRow.first_seen_at >= to_db(titles_since))))
         return found_keys, found_links, found_titles
 
-    def add_post(self, post: NewPost, deliveries: Sequence[NewDelivery]) -> int | None:
+    def add_post(self, new: NewPost, deliveries: Sequence[NewDelivery]) -> int | None:
         """Insert a post and its deliveries in ONE transaction; None if the post already exists."""
+        post = new.post
         now = self._now()
-        published = to_db(post.published_at)
+        published = to_db(post.published)
         sort_at = published if published is not None and published <= now else now
         try:
             with self.engine.begin() as conn:  # Core inserts: this runs once per new post
                 post_id = conn.execute(insert(PostRow).returning(PostRow.id), {
                     "feed_id": post.feed_id, "key": post.key, "link": post.link,
-                    "link_norm": post.link_norm, "title": post.title,
-                    "title_norm": post.title_norm, "summary": post.summary,
+                    "link_norm": new.link_norm, "title": post.title,
+                    "title_norm": new.title_norm, "summary": post.summary,
                     "content": post.content, "image": post.image, "author": post.author,
                     "categories": list(post.categories), "language": post.language,
                     "published_at": published, "first_seen_at": now,
-                    "skipped_reason": post.skipped_reason}).scalar_one()
+                    "skipped_reason": new.skipped_reason}).scalar_one()
                 if deliveries:
                     conn.execute(insert(DeliveryRow), [{
                         "post_id": post_id, "channel_id": d.channel_id,
@@ -528,11 +529,6 @@ class Store:
             for channel, state, count in rows:
                 out.setdefault(channel, {})[state] = count
         return out
-
-    def last_sent(self, channel_id: str) -> datetime | None:
-        with self.session() as s:
-            return from_db(s.scalar(select(func.max(DeliveryRow.sent_at)).where(
-                DeliveryRow.channel_id == channel_id)))
 
 
 def _update_channel(conn: Connection, channel_id: str, values: Mapping[str, Any]) -> None:
